@@ -1,0 +1,93 @@
+"""The functions most users call: :func:`predict` on the shipped model, and :func:`load`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import overload
+
+from triage.model import Prediction, TriageClassifier
+from triage.persist import load_model
+
+__all__ = ["predict", "load", "default_model", "default_model_dir", "DEFAULT_MODEL"]
+
+#: Name of the shipped model directory inside ``models/`` (the ``triage.models`` package).
+DEFAULT_MODEL = "default"
+
+_LOCK = threading.Lock()
+_DEFAULT: TriageClassifier | None = None
+
+
+def default_model_dir() -> Path:
+    """Directory of the shipped default model.
+
+    The repository's top-level ``models/`` is installed as the ``triage.models`` package
+    (see ``setup.py``); in a source checkout that is not installed, the directory next to
+    the package is used. Never resolved against the current working directory.
+    """
+    try:
+        root = resources.files("triage.models")
+        path = Path(os.fspath(root)) / DEFAULT_MODEL
+        if path.is_dir():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
+
+
+def default_model() -> TriageClassifier:
+    """The shipped model, loaded (and checksum-verified) once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = load_model(default_model_dir())
+    return _DEFAULT
+
+
+def load(path: str | os.PathLike[str]) -> TriageClassifier:
+    """Load a model directory (``model.joblib`` + ``manifest.json``) after verifying it.
+
+    Parameters
+    ----------
+    path : path-like
+        A directory written by ``triage train`` or :func:`triage.persist.save_model`.
+
+    Returns
+    -------
+    TriageClassifier
+        Its ``predict`` has the same contract as :func:`triage.predict`.
+    """
+    return load_model(path)
+
+
+@overload
+def predict(texts: str) -> Prediction: ...
+@overload
+def predict(texts: Iterable[str]) -> list[Prediction]: ...
+
+
+def predict(texts):
+    """Classify messages with the shipped default model.
+
+    Parameters
+    ----------
+    texts : str or iterable of str
+        One message, or a sequence / iterable of messages (a pandas Series included).
+
+    Returns
+    -------
+    Prediction or list of Prediction
+        A Prediction for a str; otherwise a list in the same order and of the same length.
+
+    Examples
+    --------
+    >>> import triage
+    >>> p = triage.predict("救命！3号楼602着火了")
+    >>> p.category, p.urgency
+    ('emergency', 'critical')
+    """
+    return default_model().predict(texts)
