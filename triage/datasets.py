@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from triage import patterns
 from triage.exceptions import DatasetError
 from triage.taxonomy import CATEGORIES, URGENCIES
 
@@ -93,9 +94,9 @@ def load_corpus(split: str = "train") -> list[dict[str, Any]]:
 
 
 def dedup_key(text: str) -> str:
-    """Key under which two texts count as identical: NFKC, lower case, digits and punctuation folded."""
+    """Key under which two texts count as identical: NFKC, lower case, digits, punctuation and repeats folded."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return _NON_WORD.sub("", _DIGITS.sub("0", text))
+    return patterns.REPEAT_CHAR.sub(r"\1\1\1", _NON_WORD.sub("", _DIGITS.sub("0", text)))
 
 
 def slot_key(text: str) -> str:

@@ -1,0 +1,106 @@
+"""The public contract of triage.predict / triage.load / Prediction."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import triage
+from triage.taxonomy import CATEGORIES, URGENCIES
+
+MESSAGES = ["收到", "救命！3号楼602着火了", "请问居住证怎么办", "", "   ", "[图片]", "楼上装修太吵了"]
+
+
+def test_str_gives_one_prediction():
+    p = triage.predict("救命！3号楼602着火了")
+    assert isinstance(p, triage.Prediction)
+    assert (p.category, p.urgency) == ("emergency", "critical")
+
+
+def test_list_gives_list_same_order_and_length():
+    ps = triage.predict(MESSAGES)
+    assert isinstance(ps, list) and len(ps) == len(MESSAGES)
+    assert [p.text for p in ps] == MESSAGES
+    assert ps == [triage.predict(m) for m in MESSAGES]
+
+
+def test_empty_list_and_tuple_and_generator():
+    assert triage.predict([]) == []
+    assert len(triage.predict(tuple(MESSAGES))) == len(MESSAGES)
+    assert len(triage.predict(m for m in MESSAGES)) == len(MESSAGES)
+
+
+def test_pandas_series_iterates_values_not_index():
+    pd = pytest.importorskip("pandas")
+    series = pd.Series(MESSAGES, index=range(100, 100 + len(MESSAGES)))
+    assert [p.text for p in triage.predict(series)] == MESSAGES
+
+
+@pytest.mark.parametrize("text", MESSAGES)
+def test_scores_are_distributions_over_taxonomy_labels(text):
+    p = triage.predict(text)
+    assert p.category in CATEGORIES and p.urgency in URGENCIES
+    assert set(p.category_scores) == set(CATEGORIES)
+    assert set(p.urgency_scores) == set(URGENCIES)
+    assert math.isclose(sum(p.category_scores.values()), 1.0, abs_tol=1e-6)
+    assert math.isclose(sum(p.urgency_scores.values()), 1.0, abs_tol=1e-6)
+    assert all(0.0 <= v <= 1.0 for v in [*p.category_scores.values(), *p.urgency_scores.values()])
+    assert isinstance(p.needs_review, bool)
+
+
+def test_to_dict_is_json_serialisable():
+    d = triage.predict("救命！3号楼602着火了").to_dict()
+    assert json.loads(json.dumps(d, ensure_ascii=False)) == d
+    assert {"text", "category", "urgency", "category_scores", "urgency_scores", "needs_review", "flags"} <= set(d)
+
+
+def test_empty_input_is_flagged_not_an_error():
+    p = triage.predict("   ")
+    assert (p.category, p.urgency) == ("chitchat", "low") and "empty" in p.flags
+
+
+@pytest.mark.parametrize("bad", [None, 42, 3.5, b"bytes", ["ok", None], ["ok", 7]])
+def test_wrong_types_raise_type_error(bad):
+    with pytest.raises(TypeError, match="expected"):
+        triage.predict(bad)
+
+
+def test_load_gives_same_predictions_as_default(shipped_model):
+    from triage.api import default_model_dir
+
+    m = triage.load(default_model_dir())
+    assert m.predict(MESSAGES) == shipped_model.predict(MESSAGES)
+
+
+def test_default_model_loads_once(shipped_model):
+    assert triage.default_model() is shipped_model
+
+
+# One sanity example per category, in words not taken from the corpus.
+SANITY = [
+    ("快来人啊 12号楼三楼冒黑烟了 里面还有老人", "emergency", "critical"),
+    ("昨天夜里停在楼下的电动车电瓶被人偷走了", "crime", None),
+    ("有个自称公安局的打电话说我涉嫌洗钱，要我把钱转到安全账户，这是骗子吧", "fraud", None),
+    ("地下车库入口那个窨井盖翘起来了，车开过去很危险", "hazard", None),
+    ("沪宜公路这个红绿灯时间太短了，每天早上都堵", "traffic", "normal"),
+    ("楼上天天半夜拖椅子，跟他说了好几次都不听", "dispute", "normal"),
+    ("今天在菜场附近丢了一个蓝色钱包，谁捡到了请联系我", "lost_found", "normal"),
+    ("想问一下，居住证到期了续签要带哪些材料", "consultation", "normal"),
+    ("【温馨提示】明天上午8点至12点小区停水，请提前储水", "notice", "low"),
+    ("谢谢张警官，辛苦啦[抱拳]", "chitchat", "low"),
+]
+
+
+@pytest.mark.parametrize("text,category,urgency", SANITY)
+def test_shipped_model_sanity_per_category(shipped_model, text, category, urgency):
+    p = shipped_model.predict(text)
+    assert p.category == category, p
+    if urgency:
+        assert p.urgency == urgency, p
+
+
+def test_negated_and_joking_alarm_words_are_not_critical(shipped_model):
+    for text in ["不是着火，是楼下在烧烤，烟有点大", "今天作业多到救命", "热死了救命啊"]:
+        assert shipped_model.predict(text).urgency != "critical", text

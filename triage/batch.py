@@ -1,0 +1,317 @@
+"""Stage 5 of the pipeline: classify whole chat logs, streaming, in input order.
+
+Every input message comes out exactly once, in input order, as a
+:class:`ClassifiedMessage`: text messages with a :class:`~triage.model.Prediction`;
+media, system, recall and unparsable lines with ``prediction=None`` and a ``status`` saying
+why (so counts reconcile). Work is done in chunks of ``chunk_size`` messages, so memory
+stays flat whatever the size of the log; identical texts within a chunk are classified
+once. With ``workers > 1`` chunks are classified in worker processes that each load the
+model once; at most ``2 × workers`` chunks are in flight.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import itertools
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from triage.model import Prediction, TriageClassifier
+from triage.privacy import mask_pii
+from triage.records import Message, MessageKind
+from triage.taxonomy import CATEGORY_NAMES_ZH, URGENCY_NAMES_ZH
+
+__all__ = [
+    "ClassifiedMessage",
+    "BatchSummary",
+    "OUTPUT_COLUMNS",
+    "classify_messages",
+    "classify_log",
+    "predict_frame",
+]
+
+#: Columns of every CSV/JSONL output row, in order.
+OUTPUT_COLUMNS = (
+    "source",
+    "line",
+    "index",
+    "group",
+    "time",
+    "sender",
+    "sender_id",
+    "kind",
+    "status",
+    "text",
+    "quoted_sender",
+    "quoted_text",
+    "mentions",
+    "category",
+    "urgency",
+    "category_zh",
+    "urgency_zh",
+    "confidence",
+    "needs_review",
+    "flags",
+    "error",
+)
+
+CLASSIFIED = "classified"
+SKIPPED = "skipped"
+ERROR = "error"
+
+
+@dataclasses.dataclass
+class ClassifiedMessage:
+    """A chat-log message and, when it carries text, its prediction.
+
+    Attributes
+    ----------
+    message : Message
+        The record as read.
+    prediction : Prediction or None
+        None when the message was not sent to the classifier.
+    status : str
+        ``"classified"``, ``"skipped"`` (media, system, recall, empty) or ``"error"``
+        (the reader could not parse the line; ``message.error`` says why).
+    """
+
+    message: Message
+    prediction: Prediction | None
+    status: str
+
+    def to_row(self, *, mask: bool = True) -> dict[str, Any]:
+        """Flat dict with :data:`OUTPUT_COLUMNS`; personal numbers masked unless ``mask=False``."""
+        m, p = self.message, self.prediction
+        clean = mask_pii if mask else _identity
+        return {
+            "source": m.source,
+            "line": m.line,
+            "index": m.index,
+            "group": m.group,
+            "time": m.time.isoformat(sep=" ") if m.time else "",
+            "sender": m.sender,
+            "sender_id": m.sender_id,
+            "kind": m.kind,
+            "status": self.status,
+            "text": clean(m.text),
+            "quoted_sender": m.quoted_sender,
+            "quoted_text": clean(m.quoted_text),
+            "mentions": list(m.mentions),
+            "category": p.category if p else "",
+            "urgency": p.urgency if p else "",
+            "category_zh": CATEGORY_NAMES_ZH.get(p.category, "") if p and p.category else "",
+            "urgency_zh": URGENCY_NAMES_ZH.get(p.urgency, "") if p and p.urgency else "",
+            "confidence": round(p.confidence, 4) if p else "",
+            "needs_review": p.needs_review if p else "",
+            "flags": list(p.flags) if p else [],
+            "error": m.error,
+        }
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+@dataclasses.dataclass
+class BatchSummary:
+    """Running counts of a batch job (what the CLI prints at the end)."""
+
+    read: int = 0
+    classified: int = 0
+    skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    errors: int = 0
+    by_category: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    by_urgency: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+    def add(self, item: ClassifiedMessage) -> None:
+        self.read += 1
+        if item.status == CLASSIFIED:
+            self.classified += 1
+            self.by_category[item.prediction.category] += 1
+            self.by_urgency[item.prediction.urgency] += 1
+        elif item.status == ERROR:
+            self.errors += 1
+        else:
+            self.skipped[item.message.kind] += 1
+
+    def reconciles(self) -> bool:
+        """True when read = classified + skipped + errors."""
+        return self.read == self.classified + sum(self.skipped.values()) + self.errors
+
+    def format(self) -> str:
+        skipped = ", ".join(f"{k} {v}" for k, v in self.skipped.most_common()) or "none"
+        urg = ", ".join(f"{k} {v}" for k, v in self.by_urgency.most_common())
+        return (
+            f"messages read: {self.read}; classified: {self.classified}; "
+            f"skipped: {sum(self.skipped.values())} ({skipped}); errors: {self.errors}"
+            + (f"\nurgency: {urg}" if urg else "")
+        )
+
+
+def _status(message: Message) -> str:
+    if message.kind == MessageKind.ERROR:
+        return ERROR
+    return CLASSIFIED if message.classifiable else SKIPPED
+
+
+def _chunks(items: Iterable[Message], size: int) -> Iterator[list[Message]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _texts(chunk: Sequence[Message]) -> list[str]:
+    return [m.text for m in chunk if _status(m) == CLASSIFIED]
+
+
+def _merge(chunk: Sequence[Message], predictions: Sequence[Prediction]) -> Iterator[ClassifiedMessage]:
+    preds = iter(predictions)
+    for m in chunk:
+        status = _status(m)
+        yield ClassifiedMessage(m, next(preds) if status == CLASSIFIED else None, status)
+
+
+# Worker-process state: the model is loaded once per worker by the pool's initializer.
+_WORKER_MODEL: TriageClassifier | None = None
+
+
+def _init_worker(model_dir: str | None, model: TriageClassifier | None) -> None:
+    global _WORKER_MODEL
+    if model is not None:
+        _WORKER_MODEL = model
+    else:
+        from triage.api import default_model, load
+
+        _WORKER_MODEL = load(model_dir) if model_dir else default_model()
+
+
+def _predict_in_worker(texts: list[str]) -> list[Prediction]:
+    return _WORKER_MODEL.predict(texts) if texts else []
+
+
+def classify_messages(
+    messages: Iterable[Message],
+    *,
+    model: TriageClassifier | None = None,
+    chunk_size: int = 2000,
+    workers: int = 1,
+) -> Iterator[ClassifiedMessage]:
+    """Classify a stream of messages, yielding each one exactly once, in order.
+
+    Parameters
+    ----------
+    messages : iterable of Message
+        Typically :func:`triage.readers.read_log` output.
+    model : TriageClassifier, optional
+        Defaults to the shipped model.
+    chunk_size : int, default=2000
+        Messages per chunk (the unit of memory use and of work per worker).
+    workers : int, default=1
+        Worker processes; 1 classifies in this process.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"expected chunk_size >= 1, got {chunk_size}")
+    if workers < 1:
+        raise ValueError(f"expected workers >= 1, got {workers}")
+    if workers == 1:
+        if model is None:
+            from triage.api import default_model
+
+            model = default_model()
+        for chunk in _chunks(messages, chunk_size):
+            texts = _texts(chunk)
+            yield from _merge(chunk, model.predict(texts) if texts else [])
+        return
+
+    model_dir = getattr(model, "path_", None) if model is not None else None
+    ship = model if (model is not None and model_dir is None) else None
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(model_dir, ship)
+    ) as pool:
+        pending: collections.deque = collections.deque()
+        for chunk in _chunks(messages, chunk_size):
+            pending.append((chunk, pool.submit(_predict_in_worker, _texts(chunk))))
+            while len(pending) >= 2 * workers:
+                done_chunk, future = pending.popleft()
+                yield from _merge(done_chunk, future.result())
+        while pending:
+            done_chunk, future = pending.popleft()
+            yield from _merge(done_chunk, future.result())
+
+
+def classify_log(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    model: TriageClassifier | None = None,
+    format: str | None = None,
+    chunk_size: int = 2000,
+    workers: int = 1,
+    **reader_options: Any,
+) -> Iterator[ClassifiedMessage]:
+    """Read and classify one or more exported chat logs.
+
+    Parameters
+    ----------
+    paths : path-like or iterable of path-like
+        Log files; each one's format is detected from its content unless ``format`` is given.
+    model : TriageClassifier, optional
+        Defaults to the shipped model.
+    format : str, optional
+        Force a reader (see :data:`triage.readers.FORMATS`).
+    chunk_size, workers : int
+        See :func:`classify_messages`.
+    **reader_options
+        Passed to :func:`triage.readers.read_log` (``encoding``, ``text_column``, ...).
+
+    Yields
+    ------
+    ClassifiedMessage
+        Every message of every file, in file then input order.
+    """
+    from triage.readers import read_log
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    messages = itertools.chain.from_iterable(read_log(p, format=format, **reader_options) for p in paths)
+    yield from classify_messages(messages, model=model, chunk_size=chunk_size, workers=workers)
+
+
+def predict_frame(df, text_column: str = "text", *, model: TriageClassifier | None = None, prefix: str = ""):
+    """Return a copy of a pandas DataFrame with prediction columns added.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    text_column : str, default="text"
+        Column holding the messages; missing values (NaN/None) get empty predictions
+        flagged ``"empty"`` rather than an error.
+    model : TriageClassifier, optional
+        Defaults to the shipped model.
+    prefix : str, default=""
+        Prefix for the new column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        With ``category``, ``urgency``, ``confidence``, ``needs_review`` and ``flags``.
+    """
+    if text_column not in df.columns:
+        raise KeyError(f"expected a column {text_column!r} in the DataFrame, got columns {list(df.columns)}")
+    if model is None:
+        from triage.api import default_model
+
+        model = default_model()
+    texts = ["" if v is None or v != v else str(v) for v in df[text_column].tolist()]  # v != v: NaN
+    preds = model.predict(texts)
+    out = df.copy()
+    out[prefix + "category"] = [p.category for p in preds]
+    out[prefix + "urgency"] = [p.urgency for p in preds]
+    out[prefix + "confidence"] = [round(p.confidence, 4) for p in preds]
+    out[prefix + "needs_review"] = [p.needs_review for p in preds]
+    out[prefix + "flags"] = [",".join(p.flags) for p in preds]
+    return out
