@@ -38,6 +38,7 @@ setup(
         "numpy>=1.24",
         "scipy>=1.10",
         "opencc>=1.1.6",
+        "rjieba>=0.2",
         "tqdm>=4.60",
     ],
     extras_require={

@@ -63,10 +63,10 @@ def test_segment_keeps_bracket_tokens_and_domain_words():
 def test_segmenter_pickles_without_jieba_state():
     import pickle
 
-    s = Segmenter(hmm=True, userdict="测试词 100 n")
+    s = Segmenter(hmm=True, userdict="测试词 100 n", engine="jieba")
     s.cut("测试词")  # initialise
     clone = pickle.loads(pickle.dumps(s))
-    assert "_tokenizer" not in clone.__dict__
+    assert "_cutter" not in clone.__dict__
     assert clone.cut("一个测试词") == s.cut("一个测试词")
 
 

@@ -4,7 +4,9 @@ Two TF-IDF blocks side by side (:class:`sklearn.pipeline.FeatureUnion`):
 
 - **words**: jieba tokens (with the domain dictionary), unigrams and bigrams;
 - **characters**: character 1–3-grams of the normalised text, which catch what the
-  segmenter splits badly (typos, homophone slips, dialect, new scam slang).
+  segmenter splits badly (typos, homophone slips, dialect, new scam slang). Computed by
+  :class:`triage.charngrams.CharNgramTfidf`, a numpy equivalent of scikit-learn's
+  ``TfidfVectorizer(analyzer="char")`` that is several times faster.
 
 Both use sublinear TF and L2 normalisation. The README's "Features" section gives the
 measured comparison that led to this choice.
@@ -16,6 +18,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from triage.charngrams import CharNgramTfidf
 from triage.segment import Segmenter
 
 __all__ = ["make_features"]
@@ -41,7 +44,7 @@ def make_features(
     min_df : int
         Minimum document frequency of a feature.
     max_features : int or None
-        Cap on each block's vocabulary size.
+        Cap on the word block's vocabulary size.
     """
     blocks = []
     if word_ngram_range != (0, 0):
@@ -61,20 +64,7 @@ def make_features(
             )
         )
     if char_ngram_range != (0, 0):
-        blocks.append(
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char",
-                    lowercase=False,
-                    ngram_range=char_ngram_range,
-                    min_df=min_df,
-                    max_features=max_features,
-                    sublinear_tf=True,
-                    dtype=np.float32,
-                ),
-            )
-        )
+        blocks.append(("char", CharNgramTfidf(ngram_range=char_ngram_range, min_df=min_df, dtype=np.float32)))
     if not blocks:
         raise ValueError("make_features needs at least one block; got word and char ranges (0, 0).")
     return FeatureUnion(blocks)

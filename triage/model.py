@@ -6,8 +6,10 @@ parameters, ``fit`` validates and learns (state ending in ``_``), ``predict`` re
 
 Heads
 -----
-- **category**: multinomial logistic regression on the word + character TF-IDF features
-  (:mod:`triage.features`); its probabilities are the ``category_scores``.
+- **category**: a linear SVM on the word + character TF-IDF features (:mod:`triage.features`),
+  calibrated into probabilities by Platt scaling fitted on cross-validated decision values
+  (:class:`sklearn.calibration.CalibratedClassifierCV` with ``ensemble=False``: one linear
+  model, so its weights explain its decisions); the probabilities are the ``category_scores``.
 - **urgency**: the same model over the four ordinal levels. The decision is not a plain
   argmax: a missed ``critical`` is the worst error, so a message is ``critical`` when its
   *critical score* — the larger of P(urgency=critical) and P(category=emergency) — reaches
@@ -31,8 +33,10 @@ from typing import Any, overload
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from triage.exceptions import DatasetError
@@ -120,17 +124,21 @@ class TriageClassifier(BaseEstimator):
     ----------
     hmm : bool, default=False
         jieba HMM for unknown words.
+    engine : {"rjieba", "jieba"}, default="rjieba"
+        Implementation of jieba that segments (see :mod:`triage.segment`).
     userdict : str or None, default=None
         Text of a jieba user dictionary; None uses the shipped domain dictionary.
     word_ngram_range, char_ngram_range : tuple of int, default=(1, 2) and (1, 3)
         N-gram ranges of the word and character TF-IDF blocks.
-    min_df : int, default=1
+    min_df : int, default=2
         Minimum document frequency of a feature.
-    C : float, default=20.0
-        Inverse regularisation strength of both logistic-regression heads.
-    class_weight : {"balanced", None}, default="balanced"
+    C : float, default=0.5
+        Inverse regularisation strength of both linear-SVM heads.
+    class_weight : {"balanced", None}, default=None
         Class weighting of both heads.
-    critical_recall : float, default=0.98
+    calibration_cv : int, default=5
+        Folds for fitting the Platt calibration of each head.
+    critical_recall : float, default=0.975
         Out-of-fold recall of ``critical`` the urgency thresholds are tuned for.
     use_lexicon : bool, default=True
         Use the life-threat lexicon safety net.
@@ -152,13 +160,15 @@ class TriageClassifier(BaseEstimator):
         self,
         *,
         hmm: bool = False,
+        engine: str = "rjieba",
         userdict: str | None = None,
         word_ngram_range: tuple[int, int] = (1, 2),
         char_ngram_range: tuple[int, int] = (1, 3),
-        min_df: int = 1,
-        C: float = 20.0,
-        class_weight: str | None = "balanced",
-        critical_recall: float = 0.98,
+        min_df: int = 2,
+        C: float = 0.5,
+        class_weight: str | None = None,
+        calibration_cv: int = 5,
+        critical_recall: float = 0.975,
         use_lexicon: bool = True,
         couple_heads: bool = True,
         confidence_threshold: float = 0.5,
@@ -168,12 +178,14 @@ class TriageClassifier(BaseEstimator):
         random_state: int = 0,
     ) -> None:
         self.hmm = hmm
+        self.engine = engine
         self.userdict = userdict
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.C = C
         self.class_weight = class_weight
+        self.calibration_cv = calibration_cv
         self.critical_recall = critical_recall
         self.use_lexicon = use_lexicon
         self.couple_heads = couple_heads
@@ -184,8 +196,15 @@ class TriageClassifier(BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def _make_head(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.random_state)
+    def _fit_head(self, M, y: np.ndarray) -> CalibratedClassifierCV:
+        """Fit one calibrated linear-SVM head."""
+        smallest = int(min(np.unique(y, return_counts=True)[1]))
+        svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
+        if smallest >= 2:
+            cv = StratifiedKFold(n_splits=min(self.calibration_cv, smallest), shuffle=True, random_state=self.random_state)
+            return CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=False).fit(M, y)
+        # A label seen once cannot be held out: calibrate the fitted SVM on its own scores.
+        return CalibratedClassifierCV(FrozenEstimator(svm.fit(M, y)), method="sigmoid").fit(M, y)
 
     def _validate_labels(self, y: Sequence[str] | None, n: int, head: str) -> np.ndarray | None:
         if y is None:
@@ -223,7 +242,7 @@ class TriageClassifier(BaseEstimator):
             raise DatasetError("expected labels for at least one head (y_category or y_urgency), got neither")
 
         norm = [normalize(t, max_chars=self.max_chars) for t in texts]
-        self.segmenter_ = Segmenter(hmm=self.hmm, userdict=self.userdict)
+        self.segmenter_ = Segmenter(hmm=self.hmm, userdict=self.userdict, engine=self.engine)
         self.features_ = make_features(
             self.segmenter_,
             word_ngram_range=tuple(self.word_ngram_range),
@@ -231,8 +250,8 @@ class TriageClassifier(BaseEstimator):
             min_df=self.min_df,
         )
         M = self.features_.fit_transform(norm)
-        self.category_head_ = self._make_head().fit(M, y_cat) if y_cat is not None else None
-        self.urgency_head_ = self._make_head().fit(M, y_urg) if y_urg is not None else None
+        self.category_head_ = self._fit_head(M, y_cat) if y_cat is not None else None
+        self.urgency_head_ = self._fit_head(M, y_urg) if y_urg is not None else None
         self.categories_ = list(self.category_head_.classes_) if self.category_head_ is not None else []
         self.urgencies_ = list(self.urgency_head_.classes_) if self.urgency_head_ is not None else []
         self.n_features_ = M.shape[1]
@@ -252,7 +271,7 @@ class TriageClassifier(BaseEstimator):
         for train, test in folds.split(norm, strat):
             feats = clone(self.features_)
             Mt = feats.fit_transform([norm[i] for i in train])
-            head = self._make_head().fit(Mt, y[train])
+            head = self._fit_head(Mt, y[train])
             proba = head.predict_proba(feats.transform([norm[i] for i in test]))
             cols = [classes.index(c) for c in head.classes_]
             out[np.ix_(test, cols)] = proba
@@ -313,7 +332,8 @@ class TriageClassifier(BaseEstimator):
         flags: list[list[str]] = [[] for _ in range(n)]
         if self.critical_threshold_ is not None:
             score = self._critical_scores(u_proba, c_proba)
-            for i in range(n):
+            lowest = min(self.critical_threshold_, self.lexicon_threshold_)
+            for i in np.flatnonzero(score >= lowest).tolist():
                 if urgs[i] == CRITICAL:
                     continue
                 if score[i] >= self.critical_threshold_:
@@ -325,12 +345,13 @@ class TriageClassifier(BaseEstimator):
                 else:
                     continue
                 unsure[i] = True
-        rows = []
-        for i in range(n):
-            cs = dict(zip(self.categories_, map(float, c_proba[i]))) if c_proba is not None else {}
-            us = dict(zip(self.urgencies_, map(float, u_proba[i]))) if u_proba is not None else {}
-            rows.append((cats[i], urgs[i], cs, us, bool(unsure[i]), flags[i]))
-        return rows
+        c_rows = c_proba.tolist() if c_proba is not None else [()] * n
+        u_rows = u_proba.tolist() if u_proba is not None else [()] * n
+        cat_labels, urg_labels = self.categories_, self.urgencies_
+        return [
+            (cats[i], urgs[i], dict(zip(cat_labels, c_rows[i])), dict(zip(urg_labels, u_rows[i])), bool(unsure[i]), flags[i])
+            for i in range(n)
+        ]
 
     def _empty_row(self) -> tuple:
         cat = "chitchat" if "chitchat" in self.categories_ else (self.categories_[0] if self.categories_ else None)

@@ -66,6 +66,7 @@ _PLACEHOLDER_ALIASES = {
     "聊天记录": "[聊天记录]",
 }
 _ALIAS_HEAD = re.compile(r"[:：|\s0-9\"″]")
+_HAS_DIGIT = re.compile(r"[0-9]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,18 +166,25 @@ def normalize(text: str, *, max_chars: int = MAX_CHARS) -> str:
     text = clean_unicode(text)[:max_chars]
     quoted = split_quote(text)
     text = quoted.reply
-    text = _MD_IMAGE.sub(" [图片] ", text)
-    text = patterns.MENTION.sub(_mention, text)
+    # Each substitution below runs only when a cheap substring test says it can match:
+    # most chat messages have no URL, no digits and no brackets.
+    if "![" in text:
+        text = _MD_IMAGE.sub(" [图片] ", text)
+    if "@" in text:
+        text = patterns.MENTION.sub(_mention, text)
     text = unicodedata.normalize("NFKC", text).lower()
     if _needs_t2s(text):
         text = _T2S.convert(text)
-    text = patterns.URL.sub(" [网址] ", text)
-    text = _BRACKETED.sub(_canonical_bracket, text)
-    text = patterns.ID_CARD.sub(" [证件] ", text)
-    text = patterns.MOBILE.sub(" [电话] ", text)
-    text = patterns.LANDLINE.sub(" [电话] ", text)
-    text = patterns.PLATE.sub(" [车牌] ", text)
-    text = patterns.LONG_DIGITS.sub(" [数字] ", text)
+    if "http" in text or "www." in text:
+        text = patterns.URL.sub(" [网址] ", text)
+    if "[" in text or "【" in text:
+        text = _BRACKETED.sub(_canonical_bracket, text)
+    if _HAS_DIGIT.search(text):
+        text = patterns.ID_CARD.sub(" [证件] ", text)
+        text = patterns.MOBILE.sub(" [电话] ", text)
+        text = patterns.LANDLINE.sub(" [电话] ", text)
+        text = patterns.PLATE.sub(" [车牌] ", text)
+        text = patterns.LONG_DIGITS.sub(" [数字] ", text)
     text = patterns.REPEAT_CHAR.sub(r"\1\1\1", text)
     if quoted.quoted_text or quoted.quoted_sender:
         text = "[引用] " + text

@@ -11,6 +11,7 @@ a joke or an all-clear ("哈哈", "已经找到了"). The word lists are in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import threading
 from importlib import resources
@@ -48,9 +49,15 @@ class Lexicon:
             sections[current].append(line.lower())
         return cls(**{k: tuple(v) for k, v in sections.items()})
 
+    @functools.cached_property
+    def _threat_re(self) -> re.Pattern[str]:
+        # One alternation (longest first) finds every candidate in a single linear scan.
+        terms = sorted(self.threat, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, terms))) if terms else re.compile(r"(?!)")
+
     def find(self, text: str) -> list[str]:
         """Return the threat terms of a normalised text that are not cancelled by a cue."""
-        if any(cue in text for cue in self.joke):
+        if not self._threat_re.search(text) or any(cue in text for cue in self.joke):
             return []
         found = []
         for term in self.threat:

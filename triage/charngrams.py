@@ -1,0 +1,135 @@
+"""Character n-gram TF-IDF computed with numpy over a whole batch at once.
+
+Equivalent to ``TfidfVectorizer(analyzer="char", ngram_range=(lo, hi), lowercase=False,
+sublinear_tf=True, smooth_idf=True, norm="l2")`` on texts whose white space is already
+collapsed (as :func:`triage.normalize.normalize` leaves it) — same features, same
+values, up to column order — but about ten times faster at prediction time: instead of
+building a Python string per n-gram, each n-gram is an exact integer key (code points are
+below 2**21, so three of them pack into 63 bits) and vocabulary look-up is one
+``numpy.searchsorted`` per n. ``tests/test_charngrams.py`` checks the equivalence with
+scikit-learn's vectorizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["CharNgramTfidf"]
+
+_BITS = 21  # every Unicode code point fits in 21 bits
+_MAX_N = 3
+
+
+def _codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code points of all texts concatenated, each position's document and its offset in it."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(texts) else np.zeros(0, np.int64)
+    offset = np.arange(codes.size, dtype=np.int64) - starts[doc]
+    return codes, doc, lengths[doc] - offset  # remaining characters from each position
+
+
+def _keys(codes: np.ndarray, doc: np.ndarray, remaining: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys of every n-gram and the document of each."""
+    valid = np.flatnonzero(remaining >= n)
+    key = codes[valid].copy()
+    for k in range(1, n):
+        key = (key << np.uint64(_BITS)) | codes[valid + k]
+    return key, doc[valid]
+
+
+def _decode(key: int, n: int) -> str:
+    mask = (1 << _BITS) - 1
+    return "".join(chr((key >> (_BITS * (n - 1 - k))) & mask) for k in range(n))
+
+
+class CharNgramTfidf(TransformerMixin, BaseEstimator):
+    """Character n-gram TF-IDF (sublinear TF, smoothed IDF, L2 rows), vectorised with numpy.
+
+    Parameters
+    ----------
+    ngram_range : tuple of int, default=(1, 3)
+        Smallest and largest n (at most 3).
+    min_df : int, default=1
+        Keep n-grams found in at least this many training documents.
+    dtype : numpy dtype, default=numpy.float32
+        Type of the output matrix.
+    """
+
+    def __init__(self, *, ngram_range: tuple[int, int] = (1, 3), min_df: int = 1, dtype=np.float32) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.dtype = dtype
+
+    def _ns(self) -> range:
+        lo, hi = self.ngram_range
+        if not 1 <= lo <= hi <= _MAX_N:
+            raise ValueError(f"expected 1 <= ngram_range[0] <= ngram_range[1] <= {_MAX_N}, got {self.ngram_range}")
+        return range(lo, hi + 1)
+
+    def fit(self, raw_documents: Sequence[str], y=None):
+        """Learn the n-gram vocabulary and IDF of each n-gram."""
+        self.fit_transform(raw_documents)
+        return self
+
+    def fit_transform(self, raw_documents: Sequence[str], y=None) -> sp.csr_matrix:
+        docs = list(raw_documents)
+        if not docs:
+            raise ValueError("expected at least one document to fit CharNgramTfidf, got none")
+        codes, doc, remaining = _codes(docs)
+        vocab, idf = [], []
+        for n in self._ns():
+            key, key_doc = _keys(codes, doc, remaining, n)
+            pairs = np.unique(np.stack([key, key_doc.astype(np.uint64)]), axis=1)
+            uniq, df = np.unique(pairs[0], return_counts=True)
+            keep = df >= self.min_df
+            vocab.append(uniq[keep])
+            idf.append(np.log((1 + len(docs)) / (1 + df[keep])) + 1.0)
+        self.vocabulary_keys_ = vocab
+        self.offsets_ = np.concatenate(([0], np.cumsum([v.size for v in vocab])))
+        self.idf_ = np.concatenate(idf).astype(np.float64)
+        return self.transform(docs)
+
+    def transform(self, raw_documents: Sequence[str]) -> sp.csr_matrix:
+        """TF-IDF matrix of documents, one row each."""
+        check_is_fitted(self, "vocabulary_keys_")
+        docs = list(raw_documents)
+        codes, doc, remaining = _codes(docs)
+        rows, cols = [], []
+        for i, n in enumerate(self._ns()):
+            vocab = self.vocabulary_keys_[i]
+            key, key_doc = _keys(codes, doc, remaining, n)
+            if vocab.size == 0 or key.size == 0:
+                continue
+            pos = np.searchsorted(vocab, key)
+            pos[pos == vocab.size] = 0
+            found = vocab[pos] == key
+            rows.append(key_doc[found])
+            cols.append(pos[found] + self.offsets_[i])
+        n_features = int(self.offsets_[-1])
+        if not rows:
+            return sp.csr_matrix((len(docs), n_features), dtype=self.dtype)
+        row = np.concatenate(rows)
+        col = np.concatenate(cols)
+        # Count each (row, col) pair: sort by a combined key, then run-length encode.
+        combined = row * n_features + col
+        uniq, counts = np.unique(combined, return_counts=True)
+        r = uniq // n_features
+        c = uniq % n_features
+        values = (1.0 + np.log(counts)) * self.idf_[c]
+        norms = np.sqrt(np.bincount(r, weights=values * values, minlength=len(docs)))
+        values = values / norms[r]
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
+        return sp.csr_matrix((values.astype(self.dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The n-grams, in column order."""
+        check_is_fitted(self, "vocabulary_keys_")
+        names = [_decode(int(k), n) for n, vocab in zip(self._ns(), self.vocabulary_keys_) for k in vocab]
+        return np.asarray(names, dtype=object)
