@@ -39,6 +39,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from triage.compiled import CompiledPredictor
 from triage.exceptions import DatasetError
 from triage.features import make_features
 from triage.normalize import MAX_CHARS, normalize
@@ -241,6 +242,7 @@ class TriageClassifier(BaseEstimator):
         if y_cat is None and y_urg is None:
             raise DatasetError("expected labels for at least one head (y_category or y_urgency), got neither")
 
+        self.__dict__.pop("_compiled", None)
         norm = [normalize(t, max_chars=self.max_chars) for t in texts]
         self.segmenter_ = Segmenter(hmm=self.hmm, userdict=self.userdict, engine=self.engine)
         self.features_ = make_features(
@@ -318,9 +320,7 @@ class TriageClassifier(BaseEstimator):
     # --------------------------------------------------------------- prediction
     def _decide(self, norm: list[str]) -> list[tuple]:
         """Labels, scores, review flags and rule flags for normalised, non-empty texts."""
-        M = self.features_.transform(norm)
-        c_proba = self.category_head_.predict_proba(M) if self.category_head_ is not None else None
-        u_proba = self.urgency_head_.predict_proba(M) if self.urgency_head_ is not None else None
+        c_proba, u_proba = self.compiled_.predict_proba(norm)
         n = len(norm)
         unsure = np.zeros(n, dtype=bool)
         for proba in (c_proba, u_proba):
@@ -352,6 +352,19 @@ class TriageClassifier(BaseEstimator):
             (cats[i], urgs[i], dict(zip(cat_labels, c_rows[i])), dict(zip(urg_labels, u_rows[i])), bool(unsure[i]), flags[i])
             for i in range(n)
         ]
+
+    @property
+    def compiled_(self) -> CompiledPredictor:
+        """The lean predictor built from the fitted estimators (see :mod:`triage.compiled`)."""
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            compiled = self.__dict__["_compiled"] = CompiledPredictor(self)
+        return compiled
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_compiled", None)  # rebuilt on first use: model files hold only sklearn objects
+        return state
 
     def _empty_row(self) -> tuple:
         cat = "chitchat" if "chitchat" in self.categories_ else (self.categories_[0] if self.categories_ else None)
