@@ -66,7 +66,7 @@ def main() -> None:
     cats = [r["category"] for r in records]
     urgs = [r["urgency"] for r in records]
     print(f"5-fold CV on the training split ({len(records)} records)")
-    print(f"| configuration | category macro-F1 | urgency macro-F1 | critical AP | seconds |")
+    print("| configuration | category macro-F1 | urgency macro-F1 | critical AP | seconds |")
     print("|---|---:|---:|---:|---:|")
     for name, hmm, wr, cr, C in CONFIGS:
         t = time.time()

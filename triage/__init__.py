@@ -7,8 +7,11 @@
 
 from triage._version import __version__
 from triage.api import default_model, load, predict
+from triage.batch import ClassifiedMessage, classify_log, predict_frame
 from triage.exceptions import ChatLogError, DatasetError, ModelError, ModelIntegrityError, TriageError
+from triage.explain import explain
 from triage.model import Prediction, TriageClassifier
+from triage.records import Message
 from triage.taxonomy import CATEGORIES, URGENCIES
 
 __all__ = [
@@ -16,7 +19,12 @@ __all__ = [
     "predict",
     "load",
     "default_model",
+    "classify_log",
+    "predict_frame",
+    "explain",
     "Prediction",
+    "ClassifiedMessage",
+    "Message",
     "TriageClassifier",
     "CATEGORIES",
     "URGENCIES",

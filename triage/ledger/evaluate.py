@@ -11,8 +11,7 @@ file (``tests/fixtures/ledger/expected.json``) and returns precision and recall 
   (resolution) is right when its matched expected incident names the same message.
 
 Messages are identified by group and time to the second (times are unique within a group in
-the fixtures). :func:`read_memotrace_txt` is a minimal MemoTrace v2 TXT reader so that the
-benchmark and the tests do not depend on :mod:`triage.readers`.
+the fixtures). :func:`read_memotrace_txt` reads a fixture with the real reader and sets its group.
 """
 
 from __future__ import annotations
@@ -21,67 +20,29 @@ import datetime as _dt
 import itertools
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from triage.records import Message, MessageKind
+from triage.records import Message
 
 from .config import LedgerConfig
 from .link import Incident, is_staff
 
 __all__ = ["read_memotrace_txt", "load_expected", "fixture_logs", "evaluate_linking", "format_evaluation"]
 
-_HEADER = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?: (.*))?$")
-_QUOTE = re.compile(r"^引用:([^:]*):(.*)$")
-_MEDIA = {"[图片]": MessageKind.IMAGE, "[语音]": MessageKind.VOICE, "[视频]": MessageKind.VIDEO,
-          "[表情包]": MessageKind.STICKER, "[文件]": MessageKind.FILE}
-_MENTION = re.compile(r"@([^\s@\u2005]{1,24})(?:\u2005|\s|$)")
-
-
 def read_memotrace_txt(path: str | os.PathLike[str], group: str = "") -> list[Message]:
-    """Read a MemoTrace v2 TXT export (``{time} {name}`` / content / blank line).
+    """Read a MemoTrace TXT fixture with :func:`triage.readers.read_log`, setting its group.
 
-    Minimal on purpose (the real reader is :func:`triage.readers.read_log`): handles text,
-    media placeholders, ``引用:名:原文`` quotes, @mentions and system lines (joins, recalls).
+    MemoTrace TXT files carry no chat name, so the fixtures' group comes from
+    ``expected.json``.
     """
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
-    out: list[Message] = []
-    i = 0
-    while i < len(lines):
-        h = _HEADER.match(lines[i])
-        if not h:
-            i += 1
-            continue
-        start = i + 1
-        time = _dt.datetime.strptime(h.group(1), "%Y-%m-%d %H:%M:%S")
-        rest = h.group(2) or ""
-        j = i + 1
-        body: list[str] = []
-        while j < len(lines) and not _HEADER.match(lines[j]):
-            body.append(lines[j])
-            j += 1
-        while body and not body[-1].strip():
-            body.pop()
-        if not body or "邀请" in rest or "撤回了一条消息" in rest:
-            out.append(Message(text=rest, kind=MessageKind.SYSTEM, time=time, group=group,
-                               source=str(path), line=start, index=len(out)))
-        else:
-            quoted_sender = quoted_text = ""
-            if len(body) > 1 and (q := _QUOTE.match(body[-1])):
-                quoted_sender, quoted_text = q.group(1), q.group(2)
-                body = body[:-1]
-            text = "\n".join(body).strip()
-            kind = _MEDIA.get(text, MessageKind.QUOTE if quoted_text else MessageKind.TEXT)
-            out.append(Message(
-                text=text, kind=kind, time=time, sender=rest.strip(), group=group,
-                quoted_text=quoted_text, quoted_sender=quoted_sender,
-                mentions=_MENTION.findall(text + " "), source=str(path), line=start, index=len(out),
-            ))
-        i = j
-    return out
+    from triage.readers import read_log
+
+    messages = list(read_log(path, format="memotrace_txt"))
+    for m in messages:
+        m.group = group
+    return messages
 
 
 def load_expected(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import re
 import unicodedata
@@ -347,23 +348,28 @@ def _phrase_norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower().replace("已经", "已")
 
 
+@functools.lru_cache(maxsize=64)
+def _phrases(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_phrase_norm(p) for p in phrases))
+
+
 def has_phrase(text: str, phrases: Iterable[str]) -> bool:
     """True when any phrase occurs in the text (NFKC, case-insensitive, 已经 read as 已)."""
     t = _phrase_norm(text)
-    return any(_phrase_norm(p) in t for p in phrases)
+    return any(p in t for p in _phrases(tuple(phrases)))
 
 
 def is_resolution(text: str, config: LedgerConfig = LedgerConfig()) -> bool:
     """True when the text says a problem was handled: a resolution phrase that is neither
     negated just before ("还没修好") nor turned into a question just after ("修好了吗")."""
     t = _phrase_norm(text)
-    for phrase in dict.fromkeys(_phrase_norm(p) for p in config.resolution_phrases):
-        p = phrase
+    negations = _phrases(config.negations)
+    for p in _phrases(config.resolution_phrases):
         start = t.find(p)
         while start >= 0:
             before = t[max(0, start - config.negation_span) : start]
             after = _CLAUSE_END.split(t[start + len(p) : start + len(p) + 8], maxsplit=1)[0].lstrip("了")
-            negated = any(n in before for n in config.negations) and not p.startswith(tuple(config.negations))
+            negated = any(n in before for n in negations) and not p.startswith(negations)
             question = any(after.startswith(q) for q in config.question_markers) or "吗" in after
             if not negated and not question:
                 return True
