@@ -26,6 +26,15 @@ def test_list_gives_list_same_order_and_length():
     assert ps == [triage.predict(m) for m in MESSAGES]
 
 
+def test_results_do_not_depend_on_batch_size(shipped_model):
+    from triage.datasets import load_corpus
+
+    texts = [r["text"] for r in load_corpus("test")[:150]]  # > 64: the vectorised path
+    batch = shipped_model.predict(texts)
+    assert batch[:20] == [shipped_model.predict(t) for t in texts[:20]]
+    assert batch[:100] == shipped_model.predict(texts[:100])
+
+
 def test_empty_list_and_tuple_and_generator():
     assert triage.predict([]) == []
     assert len(triage.predict(tuple(MESSAGES))) == len(MESSAGES)

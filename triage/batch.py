@@ -101,12 +101,12 @@ class ClassifiedMessage:
             "quoted_sender": m.quoted_sender,
             "quoted_text": clean(m.quoted_text),
             "mentions": list(m.mentions),
-            "category": p.category if p else "",
-            "urgency": p.urgency if p else "",
-            "category_zh": CATEGORY_NAMES_ZH.get(p.category, "") if p and p.category else "",
-            "urgency_zh": URGENCY_NAMES_ZH.get(p.urgency, "") if p and p.urgency else "",
-            "confidence": round(p.confidence, 4) if p else "",
-            "needs_review": p.needs_review if p else "",
+            "category": p.category if p else None,
+            "urgency": p.urgency if p else None,
+            "category_zh": CATEGORY_NAMES_ZH.get(p.category) if p and p.category else None,
+            "urgency_zh": URGENCY_NAMES_ZH.get(p.urgency) if p and p.urgency else None,
+            "confidence": round(p.confidence, 4) if p else None,
+            "needs_review": p.needs_review if p else None,
             "flags": list(p.flags) if p else [],
             "error": m.error,
         }
@@ -138,6 +138,15 @@ class BatchSummary:
         else:
             self.skipped[item.message.kind] += 1
 
+    def update(self, other: BatchSummary) -> None:
+        """Add another summary's counts to this one (e.g. from parallel workers)."""
+        self.read += other.read
+        self.classified += other.classified
+        self.errors += other.errors
+        self.skipped.update(other.skipped)
+        self.by_category.update(other.by_category)
+        self.by_urgency.update(other.by_urgency)
+
     def reconciles(self) -> bool:
         """True when read = classified + skipped + errors."""
         return self.read == self.classified + sum(self.skipped.values()) + self.errors
@@ -159,8 +168,20 @@ def _status(message: Message) -> str:
 
 
 def _chunks(items: Iterable[Message], size: int) -> Iterator[list[Message]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
+    """Group messages into lists of ``size``; if the source raises, the messages read so far
+    are yielded first (then the error propagates), so nothing read is lost."""
+    chunk: list[Message] = []
+    try:
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    except BaseException:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
         yield chunk
 
 
@@ -306,7 +327,8 @@ def predict_frame(df, text_column: str = "text", *, model: TriageClassifier | No
         from triage.api import default_model
 
         model = default_model()
-    texts = ["" if v is None or v != v else str(v) for v in df[text_column].tolist()]  # v != v: NaN
+    column = df[text_column]
+    texts = ["" if missing else str(v) for v, missing in zip(column.tolist(), column.isna().tolist())]
     preds = model.predict(texts)
     out = df.copy()
     out[prefix + "category"] = [p.category for p in preds]

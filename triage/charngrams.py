@@ -96,9 +96,10 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         self.idf_ = np.concatenate(idf).astype(np.float64)
         return self.transform(docs)
 
-    def transform(self, raw_documents: Sequence[str]) -> sp.csr_matrix:
-        """TF-IDF matrix of documents, one row each."""
+    def transform(self, raw_documents: Sequence[str], *, dtype=None) -> sp.csr_matrix:
+        """TF-IDF matrix of documents, one row each (``dtype`` overrides the fitted one)."""
         check_is_fitted(self, "vocabulary_keys_")
+        dtype = self.dtype if dtype is None else dtype
         docs = list(raw_documents)
         codes, doc, remaining = _codes(docs)
         rows, cols = [], []
@@ -114,7 +115,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
             cols.append(pos[found] + self.offsets_[i])
         n_features = int(self.offsets_[-1])
         if not rows:
-            return sp.csr_matrix((len(docs), n_features), dtype=self.dtype)
+            return sp.csr_matrix((len(docs), n_features), dtype=dtype)
         row = np.concatenate(rows)
         col = np.concatenate(cols)
         # Count each (row, col) pair: sort by a combined key, then run-length encode.
@@ -126,7 +127,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         norms = np.sqrt(np.bincount(r, weights=values * values, minlength=len(docs)))
         values = values / norms[r]
         indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
-        return sp.csr_matrix((values.astype(self.dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
+        return sp.csr_matrix((values.astype(dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """The n-grams, in column order."""

@@ -41,6 +41,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
+    if args.scheduler:
+        from triage.dask_cli import run_distributed
+
+        return run_distributed(args)
     from tqdm import tqdm
 
     from triage.batch import BatchSummary, classify_log
@@ -106,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="classify exported chat logs into a CSV or JSONL file")
     p.add_argument("logs", nargs="+", metavar="LOG")
-    p.add_argument("-o", "--output", required=True, help="out.csv, out.jsonl, or - for JSONL on stdout")
+    p.add_argument(
+        "-o", "--output", required=True, help="out.csv, out.jsonl, or - for JSONL on stdout (a directory with --scheduler)"
+    )
     p.add_argument("--format", help="force a reader instead of detecting the format from content")
     p.add_argument("--encoding", help="force an encoding instead of detecting it")
     p.add_argument("--text-col", help="generic CSV/TSV/JSONL: the text column")
@@ -119,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mask", action="store_true", help="write phone/ID/card/plate numbers unmasked")
     p.add_argument("--keep-going", action="store_true", help="exit 0 even when lines or files could not be read")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from triage.dask_cli import add_arguments as add_distributed_arguments
+
+    add_distributed_arguments(p)
     p.set_defaults(func=_cmd_classify)
 
     from triage.train import build_parser as train_parser

@@ -100,7 +100,7 @@ class CompiledPredictor:
         """
         if self.char_block is None or len(texts) < self.VECTORISED_FROM:
             return self._python_features(texts)
-        chars = self.char_block.transform(texts).astype(np.float64)
+        chars = self.char_block.transform(texts, dtype=np.float64)
         if len(self.blocks) == 1:
             return chars.tocsr()
         n_other = self.n_features - chars.shape[1]  # the word block comes first

@@ -15,8 +15,8 @@ Three entry points, all classifying partition by partition on the workers:
   with its ``source``, ``line`` and ``index``.
 
 The task graphs carry only the model *directory*; each worker process loads the model the
-first time a task needs it and keeps it (:func:`worker_model`), so results are identical to
-local :func:`triage.predict` and the model is never shipped with the tasks.
+first time a task needs it and keeps it (:func:`worker_model`), so the model is never shipped
+with the tasks, and each partition gets what a local ``predict`` call on it returns.
 
 Paths of logs, of the output directory and of a model directory must be reachable under the
 same names from every worker (a shared file system); relative paths are made absolute on the
@@ -26,6 +26,7 @@ client.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import math
@@ -330,17 +331,8 @@ class FileResult:
         name, rows, summary, errors = part
         self.parts.append(name)
         self.rows.append(rows)
-        _merge_summary(self.summary, summary)
+        self.summary.update(summary)
         self.error_lines.extend(errors)
-
-
-def _merge_summary(into: BatchSummary, other: BatchSummary) -> None:
-    into.read += other.read
-    into.classified += other.classified
-    into.errors += other.errors
-    into.skipped.update(other.skipped)
-    into.by_category.update(other.by_category)
-    into.by_urgency.update(other.by_urgency)
 
 
 def _classify_part(chunk: list[Message], job: _Job, chunk_no: int) -> tuple[str, int, BatchSummary, list[str]]:
@@ -557,8 +549,8 @@ def classify_logs_distributed(
     -------
     DistributedResult
         Every message of every readable file is in exactly one part, with its ``source``
-        (the path as given), ``line`` and ``index``. A file that fails part-way keeps the
-        records read before the failure, as with :func:`triage.batch.classify_log`.
+        (the path as given), ``line`` and ``index``. A file that fails part-way keeps every
+        record read before the failure.
     """
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"expected output_format in {OUTPUT_FORMATS}, got {output_format!r}")
@@ -570,9 +562,6 @@ def classify_logs_distributed(
     output_dir = os.path.abspath(os.fspath(output_dir))
     _prepare_output(output_dir, overwrite)
 
-    threads = max(1, sum(client.nthreads().values()))
-    max_readers = max(1, math.ceil(threads / 8))  # one reader keeps several workers busy
-    in_flight = math.ceil(2 * threads / max_readers) + 1
     run = uuid.uuid4().hex[:8]
     jobs = []
     for file_no, source in enumerate(sources):
@@ -595,12 +584,14 @@ def classify_logs_distributed(
                 format=format,
                 reader_options=tuple(sorted(reader_options.items())),
                 reader=reader,
-                in_flight=in_flight if big else 0,
+                in_flight=1 if big else 0,  # set when submitted, from the cluster's size then
             )
         )
 
-    # At most 2 tasks per thread (and max_readers big-file readers) are submitted at a time,
-    # so the scheduler's and the workers' memory stay flat whatever the number of files.
+    # Only so many file tasks are submitted at a time (sized on the cluster as it is then, so an
+    # adaptive cluster that grows gets more), so that the scheduler's and the workers' memory
+    # stay flat whatever the number of files: 2 per worker thread, and for big files 1 reader
+    # per 8 threads, each keeping about 2 chunks per thread in flight.
     small = collections.deque(j for j in jobs if not j.in_flight)
     big_jobs = collections.deque(j for j in jobs if j.in_flight)
     results: dict[int, FileResult] = {}
@@ -609,8 +600,10 @@ def classify_logs_distributed(
 
     def submit() -> None:
         nonlocal n_small, n_big
+        threads = max(1, sum(client.nthreads().values()))
+        max_readers = math.ceil(threads / 8)
         while big_jobs and n_big < max_readers:
-            job = big_jobs.popleft()
+            job = dataclasses.replace(big_jobs.popleft(), in_flight=math.ceil(2 * threads / max_readers) + 1)
             running.add(client.submit(_run_file, job, key=job.key, pure=False))
             n_big += 1
         while small and n_small < 2 * threads:
@@ -637,10 +630,14 @@ def classify_logs_distributed(
             future.cancel()
         raise
 
+    for name in os.listdir(output_dir):  # left by a worker that died while writing a part
+        if name.startswith(".part-") and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(output_dir, name))
     files = [results[j.file_no] for j in jobs]
     summary = BatchSummary()
     for f in files:
-        _merge_summary(summary, f.summary)
+        summary.update(f.summary)
     result = DistributedResult(
         output_dir=output_dir,
         output_format=output_format,

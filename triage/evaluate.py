@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -349,16 +350,37 @@ def _new_figure(width: float, height: float):
     return fig
 
 
+#: Fonts tried, in order, for labels with Chinese characters (the first one installed is used).
+_CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS",
+)
+
+
+def _label_font(labels: Sequence[str]):
+    """A FontProperties able to draw non-ASCII labels, or None (default font)."""
+    if all(label.isascii() for label in labels):
+        return None
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in _CJK_FONTS:
+        if name in installed:
+            return font_manager.FontProperties(family=name)
+    return None
+
+
 def _plot_confusion(head: str, h: dict[str, Any], path: Path) -> None:
     labels = h["labels"]
+    font = _label_font(labels)
     cm = np.asarray(h["confusion"], dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    size = 2.5 + 0.55 * len(labels)
+    size = max(4.5, 2.5 + 0.55 * len(labels))
     fig = _new_figure(size + 1.2, size)
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(len(labels)), labels=labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels=labels)
+    ax.set_xticks(range(len(labels)), labels=labels, rotation=45, ha="right", fontproperties=font)
+    ax.set_yticks(range(len(labels)), labels=labels, fontproperties=font)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{head}: accuracy {h['accuracy']:.3f}, macro-F1 {h['macro_f1']:.3f}\n(colour: share of the true row)")
@@ -368,8 +390,11 @@ def _plot_confusion(head: str, h: dict[str, Any], path: Path) -> None:
                 ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
                         color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    fig.savefig(path)
+    with warnings.catch_warnings():
+        # Without a CJK font, Chinese labels are drawn as boxes; report.md has them as text.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.tight_layout()
+        fig.savefig(path)
 
 
 def _plot_reliability(result: dict[str, Any], path: Path) -> None:

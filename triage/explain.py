@@ -54,7 +54,6 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -387,16 +386,3 @@ def _positive_int(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
     return n
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m triage.explain "text"``."""
-    parser = argparse.ArgumentParser(prog="python -m triage.explain")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    args = parser.parse_args(["explain", *(argv if argv is not None else sys.argv[1:])])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

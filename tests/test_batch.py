@@ -1,0 +1,97 @@
+"""Batch classification: every message exactly once, in order, with a status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from triage.batch import BatchSummary, classify_messages, predict_frame
+from triage.cli import main
+from triage.exceptions import ChatLogDecodeError
+from triage.records import Message, MessageKind
+
+MESSAGES = [
+    Message("救命 楼下着火了", line=1, index=0),
+    Message("[图片]", kind=MessageKind.IMAGE, line=2, index=1),
+    Message('"刘先生" 撤回了一条消息', kind=MessageKind.RECALL, line=3, index=2),
+    Message("收到", line=4, index=3),
+    Message("garbled", kind=MessageKind.ERROR, error="no header", line=5, index=4),
+    Message("   ", line=6, index=5),
+    Message("收到", line=7, index=6),
+]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 100])
+def test_every_message_once_in_order(shipped_model, chunk_size):
+    out = list(classify_messages(MESSAGES, model=shipped_model, chunk_size=chunk_size))
+    assert [o.message for o in out] == MESSAGES
+    assert [o.status for o in out] == ["classified", "skipped", "skipped", "classified", "error", "skipped", "classified"]
+    assert out[0].prediction.urgency == "critical"
+    assert out[3].prediction == out[6].prediction
+    summary = BatchSummary()
+    for o in out:
+        summary.add(o)
+    assert summary.reconciles() and summary.read == len(MESSAGES) and summary.errors == 1
+
+
+def test_messages_read_before_a_reader_error_are_not_lost(shipped_model):
+    def source():
+        yield from MESSAGES[:3]
+        raise ChatLogDecodeError("log.txt: cannot decode byte 0xff at offset 120")
+
+    seen = []
+    with pytest.raises(ChatLogDecodeError, match="offset 120"):
+        for item in classify_messages(source(), model=shipped_model, chunk_size=100):
+            seen.append(item.message)
+    assert seen == MESSAGES[:3]
+
+
+def test_rows_have_null_predictions_for_skipped_messages(shipped_model):
+    rows = [o.to_row() for o in classify_messages(MESSAGES, model=shipped_model)]
+    assert rows[1]["category"] is None and rows[1]["confidence"] is None
+    assert json.loads(json.dumps(rows, ensure_ascii=False)) == rows
+
+
+def test_rows_mask_numbers_by_default(shipped_model):
+    m = [Message("我电话13812345678 车牌沪A·D3K21 挡住了")]
+    (item,) = classify_messages(m, model=shipped_model)
+    assert "13812345678" not in item.to_row()["text"]
+    assert "13812345678" in item.to_row(mask=False)["text"]
+
+
+def test_predict_frame_handles_missing_values(shipped_model):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"内容": ["救命 着火了", None, float("nan"), "收到"]})
+    df["内容"] = df["内容"].astype("string")
+    out = predict_frame(df, text_column="内容", model=shipped_model)
+    assert list(out.columns) == ["内容", "category", "urgency", "confidence", "needs_review", "flags"]
+    assert out["urgency"].iloc[0] == "critical" and out["flags"].iloc[1] == "empty"
+    with pytest.raises(KeyError, match="expected a column 'text'"):
+        predict_frame(df, model=shipped_model)
+
+
+def test_worker_processes_give_the_same_results(shipped_model):
+    many = [Message(f"{t} {i}", line=i + 1, index=i) for i, t in enumerate(["收到", "救命 着火了", "钱包丢了"] * 40)]
+    one = [o.prediction.category for o in classify_messages(many, model=shipped_model, chunk_size=16)]
+    two = [o.prediction.category for o in classify_messages(many, chunk_size=16, workers=2)]
+    assert one == two
+
+
+def test_cli_classify_writes_every_row_and_summary(tmp_path, capsys, shared_dir):
+    out = tmp_path / "out.jsonl"
+    log = shared_dir / "chatformats" / "memotrace-v2-txt.txt"
+    assert main(["classify", str(log), "-o", str(out), "-q"]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    err = capsys.readouterr().err
+    assert f"messages read: {len(rows)}" in err and rows[0]["line"] == 1
+    assert [r["index"] for r in rows] == list(range(len(rows)))
+
+
+def test_cli_classify_exit_code_on_unreadable_file(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00\xd8" * 10 + b"\x81")
+    out = tmp_path / "out.csv"
+    assert main(["classify", str(bad), "-o", str(out), "-q"]) == 1
+    assert main(["classify", str(bad), "-o", str(out), "-q", "--keep-going"]) == 0
+    assert "could not be read" in capsys.readouterr().err
