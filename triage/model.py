@@ -139,7 +139,7 @@ class TriageClassifier(BaseEstimator):
         Class weighting of both heads.
     calibration_cv : int, default=5
         Folds for fitting the Platt calibration of each head.
-    critical_recall : float, default=0.975
+    critical_recall : float, default=0.98
         Out-of-fold recall of ``critical`` the urgency thresholds are tuned for.
     use_lexicon : bool, default=True
         Use the life-threat lexicon safety net.
@@ -169,7 +169,7 @@ class TriageClassifier(BaseEstimator):
         C: float = 0.5,
         class_weight: str | None = None,
         calibration_cv: int = 5,
-        critical_recall: float = 0.975,
+        critical_recall: float = 0.98,
         use_lexicon: bool = True,
         couple_heads: bool = True,
         confidence_threshold: float = 0.5,

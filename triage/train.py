@@ -149,7 +149,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--hmm", action="store_true", help="jieba HMM for unknown words")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--folds", type=int, default=5, help="folds for cross-validated scores of user data")
-    p.add_argument("--critical-recall", type=float, default=0.975, help="out-of-fold critical recall to tune for")
+    p.add_argument("--critical-recall", type=float, default=0.98, help="out-of-fold critical recall to tune for")
     return p
 
 
