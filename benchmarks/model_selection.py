@@ -1,4 +1,4 @@
-"""Model selection on the TRAINING split only (5-fold CV): features, jieba HMM, C.
+"""Model selection on the TRAINING split only (5-fold CV): features, segmenter, HMM, C.
 
     python benchmarks/model_selection.py
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -26,37 +26,41 @@ from triage.normalize import normalize  # noqa: E402
 from triage.segment import Segmenter  # noqa: E402
 
 CONFIGS = [
-    # name, hmm, word range, char range, C
-    ("word 1-2 + char 1-3, C=20 (default)", False, (1, 2), (1, 3), 20.0),
-    ("same, jieba HMM on", True, (1, 2), (1, 3), 20.0),
-    ("word 1-2 only", False, (1, 2), (0, 0), 20.0),
-    ("char 1-3 only", False, (0, 0), (1, 3), 20.0),
-    ("word 1 + char 1-2", False, (1, 1), (1, 2), 20.0),
-    ("word 1-2 + char 1-4", False, (1, 2), (1, 4), 20.0),
-    ("default features, C=5", False, (1, 2), (1, 3), 5.0),
-    ("default features, C=50", False, (1, 2), (1, 3), 50.0),
+    # name, engine, hmm, word range, char range, min_df, C
+    ("word 1-2 + char 1-3, min_df 2, C 0.5 (shipped)", "rjieba", False, (1, 2), (1, 3), 2, 0.5),
+    ("same, Python jieba instead of rjieba", "jieba", False, (1, 2), (1, 3), 2, 0.5),
+    ("same, jieba HMM on", "rjieba", True, (1, 2), (1, 3), 2, 0.5),
+    ("word 1-2 only", "rjieba", False, (1, 2), (0, 0), 2, 0.5),
+    ("char 1-3 only (no segmentation)", "rjieba", False, (0, 0), (1, 3), 2, 0.5),
+    ("word 1 + char 1-3", "rjieba", False, (1, 1), (1, 3), 2, 0.5),
+    ("word 1-3 + char 1-3", "rjieba", False, (1, 3), (1, 3), 2, 0.5),
+    ("word 1-2 + char 2-3", "rjieba", False, (1, 2), (2, 3), 2, 0.5),
+    ("min_df 1", "rjieba", False, (1, 2), (1, 3), 1, 0.5),
+    ("C 0.25", "rjieba", False, (1, 2), (1, 3), 2, 0.25),
+    ("C 1", "rjieba", False, (1, 2), (1, 3), 2, 1.0),
 ]
 
 
-def evaluate(texts, cats, urgs, hmm, wr, cr, C, folds=5):
+def evaluate(texts, cats, urgs, engine, hmm, wr, cr, min_df, C, folds=5):
     cats, urgs = np.array(cats), np.array(urgs)
     pc, pu = np.empty(len(texts), object), np.empty(len(texts), object)
     crit = np.zeros(len(texts))
+    n_features = 0
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, cats):
-        feats = make_features(Segmenter(hmm=hmm), word_ngram_range=wr, char_ngram_range=cr)
+        feats = make_features(Segmenter(hmm=hmm, engine=engine), word_ngram_range=wr, char_ngram_range=cr, min_df=min_df)
         Xtr = feats.fit_transform([texts[i] for i in tr])
         Xte = feats.transform([texts[i] for i in te])
-        hc = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(Xtr, cats[tr])
-        hu = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(Xtr, urgs[tr])
+        n_features = Xtr.shape[1]
+        hc = LinearSVC(C=C).fit(Xtr, cats[tr])
+        hu = LinearSVC(C=C).fit(Xtr, urgs[tr])
         pc[te] = hc.predict(Xte)
         pu[te] = hu.predict(Xte)
-        pu_proba = hu.predict_proba(Xte)[:, list(hu.classes_).index("critical")]
-        pc_proba = hc.predict_proba(Xte)[:, list(hc.classes_).index("emergency")]
-        crit[te] = np.maximum(pu_proba, pc_proba)
+        crit[te] = hu.decision_function(Xte)[:, list(hu.classes_).index("critical")]
     return (
         f1_score(cats, pc, average="macro"),
         f1_score(urgs, pu, average="macro"),
         average_precision_score(urgs == "critical", crit),
+        n_features,
     )
 
 
@@ -66,12 +70,12 @@ def main() -> None:
     cats = [r["category"] for r in records]
     urgs = [r["urgency"] for r in records]
     print(f"5-fold CV on the training split ({len(records)} records)")
-    print("| configuration | category macro-F1 | urgency macro-F1 | critical AP | seconds |")
-    print("|---|---:|---:|---:|---:|")
-    for name, hmm, wr, cr, C in CONFIGS:
+    print("| configuration | category macro-F1 | urgency macro-F1 | critical AP | features | seconds |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, engine, hmm, wr, cr, min_df, C in CONFIGS:
         t = time.time()
-        f_c, f_u, ap = evaluate(texts, cats, urgs, hmm, wr, cr, C)
-        print(f"| {name} | {f_c:.4f} | {f_u:.4f} | {ap:.4f} | {time.time() - t:.0f} |", flush=True)
+        f_c, f_u, ap, n = evaluate(texts, cats, urgs, engine, hmm, wr, cr, min_df, C)
+        print(f"| {name} | {f_c:.4f} | {f_u:.4f} | {ap:.4f} | {n:,} | {time.time() - t:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
