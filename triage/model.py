@@ -327,9 +327,9 @@ class TriageClassifier(BaseEstimator):
             if proba is not None:
                 top, gap = _top2_gap(proba)
                 unsure |= (top < self.confidence_threshold) | (gap < self.ambiguity_margin)
-        cats = [self.categories_[i] for i in c_proba.argmax(1)] if c_proba is not None else [None] * n
-        urgs = [self.urgencies_[i] for i in u_proba.argmax(1)] if u_proba is not None else [None] * n
-        flags: list[list[str]] = [[] for _ in range(n)]
+        cats = np.asarray(self.categories_, dtype=object)[c_proba.argmax(1)].tolist() if c_proba is not None else [None] * n
+        urgs = np.asarray(self.urgencies_, dtype=object)[u_proba.argmax(1)].tolist() if u_proba is not None else [None] * n
+        flags: dict[int, tuple[str, ...]] = {}
         if self.critical_threshold_ is not None:
             score = self._critical_scores(u_proba, c_proba)
             lowest = min(self.critical_threshold_, self.lexicon_threshold_)
@@ -338,18 +338,20 @@ class TriageClassifier(BaseEstimator):
                     continue
                 if score[i] >= self.critical_threshold_:
                     urgs[i] = CRITICAL
-                    flags[i].append("critical_by_threshold")
+                    flags[i] = ("critical_by_threshold",)
                 elif self.use_lexicon and score[i] >= self.lexicon_threshold_ and threat_terms(norm[i]):
                     urgs[i] = CRITICAL
-                    flags[i].append("safety_net")
+                    flags[i] = ("safety_net",)
                 else:
                     continue
                 unsure[i] = True
         c_rows = c_proba.tolist() if c_proba is not None else [()] * n
         u_rows = u_proba.tolist() if u_proba is not None else [()] * n
         cat_labels, urg_labels = self.categories_, self.urgencies_
+        unsure_list = unsure.tolist()
+        no_flags = ()
         return [
-            (cats[i], urgs[i], dict(zip(cat_labels, c_rows[i])), dict(zip(urg_labels, u_rows[i])), bool(unsure[i]), flags[i])
+            (cats[i], urgs[i], dict(zip(cat_labels, c_rows[i])), dict(zip(urg_labels, u_rows[i])), unsure_list[i], flags.get(i, no_flags))
             for i in range(n)
         ]
 
@@ -371,7 +373,7 @@ class TriageClassifier(BaseEstimator):
         urg = "low" if "low" in self.urgencies_ else (self.urgencies_[0] if self.urgencies_ else None)
         cs = {c: float(c == cat) for c in self.categories_}
         us = {u: float(u == urg) for u in self.urgencies_}
-        return (cat, urg, cs, us, False, ["empty"])
+        return (cat, urg, cs, us, False, ("empty",))
 
     @overload
     def predict(self, X: str) -> Prediction: ...
@@ -392,9 +394,11 @@ class TriageClassifier(BaseEstimator):
             One Prediction for a str; a list of the same length and order otherwise.
             Identical normalised texts are classified once.
         """
-        check_is_fitted(self, "features_")
+        if "features_" not in self.__dict__:
+            check_is_fitted(self, "features_")
         texts, single = as_text_list(X)
-        norms = [normalize(t, max_chars=self.max_chars) for t in texts]
+        max_chars = self.max_chars
+        norms = [normalize(t, max_chars=max_chars) for t in texts]
         unique: dict[str, int] = {}
         for t in norms:
             if t:
@@ -402,11 +406,12 @@ class TriageClassifier(BaseEstimator):
         rows = self._decide(list(unique)) if unique else []
         empty = self._empty_row()
         out = []
+        append = out.append
         for text, norm in zip(texts, norms):
             cat, urg, cs, us, review, flags = rows[unique[norm]] if norm else empty
-            if len(text) > self.max_chars:
-                flags = [*flags, "truncated"]
-            out.append(Prediction(text, cat, urg, cs, us, review, tuple(flags)))
+            if len(text) > max_chars:
+                flags = (*flags, "truncated")
+            append(Prediction(text, cat, urg, cs, us, review, flags))
         return out[0] if single else out
 
     def __sklearn_tags__(self):

@@ -51,7 +51,7 @@ PLATE = re.compile(
 URL = re.compile(r"(?:https?://|www\.)[^\s\u3000<>\"'，。！？）)]{1,2000}", re.IGNORECASE)
 
 #: @mention: ``@name`` ended by U+2005 (phones), a space or the end of the text.
-MENTION = re.compile(r"@([^\s@\u2005]{1,24})(?:\u2005|[ \t]|$)")
+MENTION = re.compile(r"@([^\s@\u2005\[\]]{1,24})(?:\u2005|[ \t]|$)")
 
 LONG_DIGITS = re.compile(r"[0-9]{6,}")
 
