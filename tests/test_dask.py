@@ -108,9 +108,11 @@ def _read_parts(result) -> list[dict]:
             frame = pd.read_parquet(path)
             for row in frame.to_dict("records"):
                 row["mentions"], row["flags"] = list(row["mentions"]), list(row["flags"])
-                for key in ("confidence", "needs_review"):
-                    row[key] = "" if row[key] is None or pd.isna(row[key]) else row[key]
-                row["needs_review"] = bool(row["needs_review"]) if row["needs_review"] != "" else ""
+                for key, value in row.items():
+                    if not isinstance(value, list) and value is not None and pd.isna(value):
+                        row[key] = None
+                if row["needs_review"] is not None:
+                    row["needs_review"] = bool(row["needs_review"])
                 rows.append(row)
     return rows
 

@@ -260,11 +260,9 @@ def _write_parquet(items: Sequence[ClassifiedMessage], path: str, mask: bool) ->
     rows = [item.to_row(mask=mask) for item in items]
     columns = {}
     for field in PARQUET_SCHEMA:
-        values = [row[field.name] for row in rows]
-        if field.type in (pa.float64(), pa.bool_()):
-            values = [None if v == "" else v for v in values]  # unclassified records: null
-        elif field.type == pa.string():
-            values = [v if isinstance(v, str) else str(v) for v in values]
+        values = [row[field.name] for row in rows]  # None (null) for unclassified records
+        if field.type == pa.string():
+            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
         columns[field.name] = values
     pq.write_table(pa.table(columns, schema=PARQUET_SCHEMA), path)
 
