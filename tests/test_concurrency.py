@@ -213,7 +213,10 @@ RACE_SCRIPT = textwrap.dedent(
     def worker(i):
         try:
             start.wait()
-            # half the threads ask for one text first, half for the batch
+            # half the threads ask for one text first, half for the batch; a quarter look up
+            # the life-threat lexicon directly (predict consults it only near the threshold)
+            if i % 4 == 0:
+                triage.safety.threat_terms("楼下着火了")
             first = triage.predict(texts[i % len(texts)]) if i % 2 else None
             results[i] = ([p.to_dict() for p in triage.predict(texts)], first.to_dict() if first else None)
         except BaseException as exc:

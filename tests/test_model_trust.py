@@ -352,13 +352,6 @@ def test_manifest_without_versions_loads(copy):
     load_model(copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="persist.load_model assumes manifest['versions'] is a dict: a string, number, list or null "
-    "there raises a bare TypeError ('string indices must be integers' / 'argument of type int is not "
-    "iterable') instead of ModelError (before unpickling, so not a code-execution risk)",
-)
 @pytest.mark.parametrize("value", ["scikit-learn 1.0", 5, ["scikit-learn"], None], ids=["str", "int", "list", "null"])
 def test_malformed_versions_raise_model_error(copy, value):
     m = manifest(copy)
@@ -388,12 +381,6 @@ def test_limit_manifest_and_file_both_rewritten_runs_code(copy, tmp_path):
     assert marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TOCTOU: persist.load_model hashes model.joblib with file_sha256(path), then reopens the "
-    "path for joblib.load; a file swapped in between is unpickled unverified. Fix: read the bytes "
-    "once, hash them, and unpickle those same bytes (joblib.load accepts a file object)",
-)
 def test_file_swapped_between_check_and_load_is_never_run(copy, tmp_path, monkeypatch):
     import triage.persist as persist
 

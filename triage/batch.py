@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from triage.model import Prediction, TriageClassifier
+from triage import patterns
 from triage.privacy import mask_pii
 from triage.records import Message, MessageKind
 from triage.taxonomy import CATEGORY_NAMES_ZH, URGENCY_NAMES_ZH
@@ -86,21 +87,21 @@ class ClassifiedMessage:
     def to_row(self, *, mask: bool = True) -> dict[str, Any]:
         """Flat dict with :data:`OUTPUT_COLUMNS`; personal numbers masked unless ``mask=False``."""
         m, p = self.message, self.prediction
-        clean = mask_pii if mask else _identity
+        clean = _masked if mask else _valid_text
         return {
-            "source": m.source,
+            "source": _valid_text(m.source),
             "line": m.line,
             "index": m.index,
-            "group": m.group,
+            "group": clean(m.group),
             "time": m.time.isoformat(sep=" ") if m.time else "",
-            "sender": m.sender,
-            "sender_id": m.sender_id,
+            "sender": clean(m.sender),
+            "sender_id": clean(m.sender_id),
             "kind": m.kind,
             "status": self.status,
             "text": clean(m.text),
-            "quoted_sender": m.quoted_sender,
+            "quoted_sender": clean(m.quoted_sender),
             "quoted_text": clean(m.quoted_text),
-            "mentions": list(m.mentions),
+            "mentions": [clean(name) for name in m.mentions],
             "category": p.category if p else None,
             "urgency": p.urgency if p else None,
             "category_zh": CATEGORY_NAMES_ZH.get(p.category) if p and p.category else None,
@@ -108,12 +109,17 @@ class ClassifiedMessage:
             "confidence": round(p.confidence, 4) if p else None,
             "needs_review": p.needs_review if p else None,
             "flags": list(p.flags) if p else [],
-            "error": m.error,
+            "error": _valid_text(m.error),
         }
 
 
-def _identity(text: str) -> str:
-    return text
+def _valid_text(text: str) -> str:
+    """The text with lone surrogates (from ``\\ud800`` escapes in a log) replaced by U+FFFD."""
+    return patterns.SURROGATE.sub("\ufffd", text) if text else text
+
+
+def _masked(text: str) -> str:
+    return mask_pii(_valid_text(text))
 
 
 @dataclasses.dataclass

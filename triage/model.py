@@ -28,7 +28,7 @@ the argmax.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -103,10 +103,9 @@ def as_text_list(X: Any) -> tuple[list[str], bool]:
         return [X], True
     if isinstance(X, (bytes, bytearray)):
         raise TypeError("expected a str or an iterable of str, got bytes; decode it first (e.g. data.decode('utf-8'))")
-    if X is None or not isinstance(X, Iterable):
+    if X is None or not isinstance(X, Iterable) or isinstance(X, Mapping):
         raise TypeError(f"expected a str or an iterable of str, got {type(X).__name__}")
-    values = getattr(X, "values", X)  # pandas Series: iterate its values, not its index
-    texts = list(values)
+    texts = list(X)  # a pandas Series iterates over its values
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"expected every element to be a str, got {type(t).__name__} at position {i}")
@@ -320,7 +319,46 @@ class TriageClassifier(BaseEstimator):
     # --------------------------------------------------------------- prediction
     def _decide(self, norm: list[str]) -> list[tuple]:
         """Labels, scores, review flags and rule flags for normalised, non-empty texts."""
-        c_proba, u_proba = self.compiled_.predict_proba(norm)
+        compiled = self.compiled_
+        if len(norm) < 8 and hasattr(compiled, "proba_lists"):
+            # A few texts: the same arithmetic on Python lists (no scipy, no numpy per-call
+            # overhead on 1-row arrays); the results are bitwise those of the batch path.
+            conf, margin = self.confidence_threshold, self.ambiguity_margin
+            cat_labels, urg_labels = self.categories_, self.urgencies_
+            tuned = self.critical_threshold_ is not None
+            if tuned:
+                crit = urg_labels.index(CRITICAL)
+                emerg = cat_labels.index(EMERGENCY) if self.couple_heads and EMERGENCY in cat_labels else None
+                lowest = min(self.critical_threshold_, self.lexicon_threshold_)
+            rows = []
+            for text in norm:
+                cp, up = compiled.proba_lists(text)
+                unsure = False
+                cat = urg = None
+                for p in (cp, up):
+                    if p is not None:
+                        part = sorted(p)
+                        top = part[-1]
+                        unsure = unsure or top < conf or top - (part[-2] if len(p) > 1 else 0.0) < margin
+                if cp is not None:
+                    cat = cat_labels[cp.index(max(cp))]
+                if up is not None:
+                    urg = urg_labels[up.index(max(up))]
+                flags = ()
+                if tuned:
+                    score = up[crit]
+                    if emerg is not None and cp is not None:
+                        score = max(score, cp[emerg])
+                    if score >= lowest and urg != CRITICAL:
+                        if score >= self.critical_threshold_:
+                            urg, flags, unsure = CRITICAL, ("critical_by_threshold",), True
+                        elif self.use_lexicon and score >= self.lexicon_threshold_ and threat_terms(text):
+                            urg, flags, unsure = CRITICAL, ("safety_net",), True
+                cs = dict(zip(cat_labels, cp)) if cp is not None else {}
+                us = dict(zip(urg_labels, up)) if up is not None else {}
+                rows.append((cat, urg, cs, us, bool(unsure), flags))
+            return rows
+        c_proba, u_proba = compiled.predict_proba(norm)
         n = len(norm)
         unsure = np.zeros(n, dtype=bool)
         for proba in (c_proba, u_proba):
@@ -345,15 +383,20 @@ class TriageClassifier(BaseEstimator):
                 else:
                     continue
                 unsure[i] = True
-        c_rows = c_proba.tolist() if c_proba is not None else [()] * n
-        u_rows = u_proba.tolist() if u_proba is not None else [()] * n
         cat_labels, urg_labels = self.categories_, self.urgencies_
-        unsure_list = unsure.tolist()
+        if c_proba is not None:
+            flat = iter(c_proba.ravel().tolist())
+            c_dicts = [dict(zip(cat_labels, flat)) for _ in range(n)]
+        else:
+            c_dicts = [{} for _ in range(n)]
+        if u_proba is not None:
+            flat = iter(u_proba.ravel().tolist())
+            u_dicts = [dict(zip(urg_labels, flat)) for _ in range(n)]
+        else:
+            u_dicts = [{} for _ in range(n)]
+        get_flags = flags.get
         no_flags = ()
-        return [
-            (cats[i], urgs[i], dict(zip(cat_labels, c_rows[i])), dict(zip(urg_labels, u_rows[i])), unsure_list[i], flags.get(i, no_flags))
-            for i in range(n)
-        ]
+        return list(zip(cats, urgs, c_dicts, u_dicts, unsure.tolist(), [get_flags(i, no_flags) for i in range(n)]))
 
     @property
     def compiled_(self) -> CompiledPredictor:
@@ -398,7 +441,12 @@ class TriageClassifier(BaseEstimator):
             check_is_fitted(self, "features_")
         texts, single = as_text_list(X)
         max_chars = self.max_chars
-        norms = [normalize(t, max_chars=max_chars) for t in texts]
+        if single:
+            norms = [normalize(texts[0], max_chars=max_chars)]
+        else:
+            from triage.normalize import normalize_many  # (kept out of the module's imports)
+
+            norms = normalize_many(texts, max_chars=max_chars)
         unique: dict[str, int] = {}
         for t in norms:
             if t:
@@ -407,11 +455,17 @@ class TriageClassifier(BaseEstimator):
         empty = self._empty_row()
         out = []
         append = out.append
+        new = object.__new__
         for text, norm in zip(texts, norms):
             cat, urg, cs, us, review, flags = rows[unique[norm]] if norm else empty
             if len(text) > max_chars:
                 flags = (*flags, "truncated")
-            append(Prediction(text, cat, urg, cs, us, review, flags))
+            # Prediction(...) without the frozen dataclass's per-field object.__setattr__
+            p = new(Prediction)
+            p.__dict__.update(
+                text=text, category=cat, urgency=urg, category_scores=cs, urgency_scores=us, needs_review=review, flags=flags
+            )
+            append(p)
         return out[0] if single else out
 
     def __sklearn_tags__(self):

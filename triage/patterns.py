@@ -22,6 +22,7 @@ __all__ = [
     "BRACKET_TOKEN",
     "REPEAT_CHAR",
     "WHITESPACE",
+    "SURROGATE",
     "ALL_PATTERNS",
 ]
 
@@ -61,6 +62,9 @@ BRACKET_TOKEN = re.compile(r"\[[^\[\]\s]{1,10}\]")
 REPEAT_CHAR = re.compile(r"(.)\1{3,}", re.DOTALL)
 
 WHITESPACE = re.compile(r"\s+")
+
+#: A lone UTF-16 surrogate: not encodable, so replaced before anything is written.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 ALL_PATTERNS = {
     name: obj

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 import os
 import platform
@@ -151,6 +152,9 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
         raise ModelError(f"manifest {path} records no sha256 for {MODEL_FILE}") from exc
     if not isinstance(recorded, str) or len(recorded) != 64:
         raise ModelError(f"expected a 64-character sha256 for {MODEL_FILE} in {path}, got {recorded!r}")
+    versions = manifest.get("versions", {})
+    if not isinstance(versions, dict):
+        raise ModelError(f"expected 'versions' in {path} to be an object, got {type(versions).__name__}")
     return manifest
 
 
@@ -182,7 +186,9 @@ def load_model(directory: str | os.PathLike[str]):
     model_path = directory / MODEL_FILE
     if not model_path.is_file():
         raise ModelIntegrityError(f"model directory {str(directory)!r} has a manifest but no {MODEL_FILE}")
-    actual = file_sha256(model_path)
+    # Read once: the bytes that are hashed are the bytes that are unpickled (no swap in between).
+    data = model_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     expected = manifest["files"][MODEL_FILE]["sha256"]
     if actual != expected:
         raise ModelIntegrityError(
@@ -199,7 +205,7 @@ def load_model(directory: str | os.PathLike[str]):
                 ModelVersionWarning,
                 stacklevel=2,
             )
-    model = joblib.load(model_path)
+    model = joblib.load(io.BytesIO(data))
     if not isinstance(model, TriageClassifier):
         raise ModelError(f"expected {model_path} to hold a TriageClassifier, got {type(model).__name__}")
     model.manifest_ = manifest

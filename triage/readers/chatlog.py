@@ -48,7 +48,11 @@ def _read(path: str | os.PathLike[str], encoding: str | None, year: int | None) 
         if when is not None and yearless:
             if when.month < last_month - 6:  # December → January: a new year
                 year += 1
-                when = when.replace(year=year)
+                try:
+                    when = when.replace(year=year)
+                except ValueError:  # 02-29 in a year that has none
+                    yield error_message(block.raw, f"{stamp} does not exist in {year}", line=block.line)
+                    continue
             last_month = when.month
         seen_message = True
         name, ident = head["name"].strip(), head["id"]

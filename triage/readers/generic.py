@@ -135,6 +135,9 @@ def _read_jsonl(
         except json.JSONDecodeError as exc:
             yield error_message(raw, f"invalid JSON: {exc.msg}", line=line)
             continue
+        except (ValueError, RecursionError) as exc:  # 5,000-digit integers, 100,000-deep nesting
+            yield error_message(raw[:2000], f"invalid JSON: {type(exc).__name__}", line=line)
+            continue
         if not isinstance(row, Mapping):
             yield error_message(raw, "JSON line is not an object", line=line)
             continue
@@ -199,7 +202,7 @@ def sniff_delimited(lines: list[str]) -> str | None:
     if rows[0].lstrip().startswith("{"):
         try:
             is_object = isinstance(json.loads(rows[0]), dict)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             is_object = False
         return "jsonl" if is_object else None
     first = rows[0]

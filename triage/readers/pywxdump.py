@@ -189,6 +189,8 @@ def _iter_json_array(text: str, path: str | os.PathLike[str]) -> Iterator[tuple[
             element, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise fail(exc.pos, exc.msg) from None
+        except (ValueError, RecursionError) as exc:  # huge integers, pathological nesting
+            raise fail(pos, f"unreadable JSON value ({type(exc).__name__})") from None
         yield line, element
         pos = skip(end)
         if pos < n and text[pos] == ",":

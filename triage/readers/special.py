@@ -76,7 +76,10 @@ def from_timestamp(value: float) -> _dt.datetime:
     """Naive China-time datetime of a Unix timestamp (seconds, or milliseconds if > 1e11)."""
     if value > 1e11:
         value /= 1000.0
-    return _dt.datetime.fromtimestamp(value, CHINA_TZ).replace(tzinfo=None)
+    try:
+        return _dt.datetime.fromtimestamp(value, CHINA_TZ).replace(tzinfo=None)
+    except (OverflowError, OSError) as exc:  # inf, 1e20, ...: callers handle ValueError
+        raise ValueError(f"timestamp {value!r} is out of range") from exc
 
 
 def parse_time(value: Any, *, year: int | None = None) -> _dt.datetime | None:

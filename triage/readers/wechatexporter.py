@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
+from ..exceptions import ChatLogFormatError
 from ..records import Message, MessageKind
 from .encoding import iter_lines
 from .special import (
@@ -323,12 +324,18 @@ def _html_message(item: dict[str, Any], group: str) -> Message:
 
 def _read_html(path: str | os.PathLike[str], encoding: str | None) -> Iterator[Message]:
     parser = _MessageParser()
-    for _, line in iter_lines(path, encoding, keepends=True):
-        parser.feed(line)
+    for number, line in iter_lines(path, encoding, keepends=True):
+        try:
+            parser.feed(line)
+        except AssertionError as exc:  # html.parser asserts on some malformed markup ("<![C]>")
+            raise ChatLogFormatError(f"{os.fspath(path)}:{number}: malformed HTML ({exc or 'parser error'})") from None
         while parser.done:
             group = TITLE_RE.sub(r"\g<group>", parser.title.strip())
             yield _html_message(parser.done.pop(0), group)
-    parser.close()
+    try:
+        parser.close()
+    except AssertionError as exc:
+        raise ChatLogFormatError(f"{os.fspath(path)}: malformed HTML at the end ({exc or 'parser error'})") from None
     for item in parser.done:
         yield _html_message(item, TITLE_RE.sub(r"\g<group>", parser.title.strip()))
 
@@ -356,4 +363,5 @@ def sniff_html(head: str) -> bool:
     """True when a file head looks like WechatExporter HTML."""
     if re.search(r"<title>[^<]{0,200} - 微信聊天记录</title>", head):
         return True
-    return re.search(r"<div[^>]*\bclass=\"msg\b", head) is not None and "nt-box" in head
+    # Bounded attribute run: ``<div[^>]*`` was quadratic on "<div" repeated with no ">".
+    return re.search(r"<div[^>]{0,300}\bclass=\"msg\b", head) is not None and "nt-box" in head
