@@ -113,3 +113,112 @@ def test_tiny_single_head_model_matches_sklearn(tiny_category_model, test_texts,
     got_cat, got_urg = _compiled(tiny_category_model, texts, batch_size)
     _assert_close(got_cat, want_cat, f"tiny model category, batch size {batch_size}")
     _assert_close(got_urg, want_urg, f"tiny model urgency, batch size {batch_size}")
+
+
+# ------------------------------------------------------- vectorised word block, normalize_many
+
+
+def _exactly_equal(A, B) -> bool:
+    return (
+        A.shape == B.shape
+        and np.array_equal(A.indptr, B.indptr)
+        and np.array_equal(A.indices, B.indices)
+        and np.array_equal(A.data, B.data)
+    )
+
+
+def test_vectorised_features_equal_python_features_exactly(shipped_model, test_texts):
+    """The batched word block (one segmenter call) + numpy char block give the Python path's floats."""
+    compiled = shipped_model.compiled_
+    assert compiled.word_block is not None, "the shipped model should take the vectorised word path"
+    odd = ["[强] 好的 [图片]", "你好\t世界", "喂 \u3000 喂", " 前导空格", "结尾空格 ", "a  b  c", "[@所有人] 开会"]
+    texts = test_texts[:600] + odd + test_texts[600:700]
+    assert len(texts) >= CompiledPredictor.VECTORISED_FROM
+    assert _exactly_equal(compiled.features(texts), compiled._python_features(texts))
+    plain = [t for t in test_texts if "[" not in t][:200]  # all in the single engine call
+    assert _exactly_equal(compiled.features(plain), compiled._python_features(plain))
+
+
+def test_vectorised_features_of_word_only_and_char_only_models(small_corpus, test_texts):
+    train, cats, _ = zip(*small_corpus)
+    texts = test_texts[:300]
+    for kwargs in ({"char_ngram_range": (0, 0)}, {"word_ngram_range": (0, 0)}, {"word_ngram_range": (1, 1)}):
+        model = TriageClassifier(cv=2, calibration_cv=2, **kwargs).fit(list(train), y_category=list(cats))
+        compiled = CompiledPredictor(model)
+        assert _exactly_equal(compiled.features(texts), compiled._python_features(texts)), kwargs
+
+
+def test_normalize_many_equals_normalize_on_the_corpus():
+    from triage.normalize import normalize_many
+
+    texts = [r["text"] for name in ("train.jsonl", "test.jsonl") for r in load_jsonl(corpus_dir() / name)]
+    for max_chars in (2000, 12):
+        assert normalize_many(texts, max_chars=max_chars) == [normalize(t, max_chars=max_chars) for t in texts]
+
+
+_TRICKY = list("aAΣσς漢後丟臺 \t\n\r\x00\x85\u3000\u2005\u00a0@[]【】「」：:-!()/.0123456789\u0301\u0308\u200bİﬁ①Ⅻ喂") + [
+    "\ud800", "\udc00", "语音", "图片", "所有人", "13812345678", "http://a.cn", "www.", "\n-----\n", "![图片](x)",
+]
+
+
+def test_normalize_many_equals_normalize_on_random_text():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    from triage.normalize import normalize_many
+
+    text = st.one_of(st.text(max_size=30), st.lists(st.sampled_from(_TRICKY), max_size=25).map("".join))
+
+    @hypothesis.settings(max_examples=300, derandomize=True, deadline=None, database=None)
+    @hypothesis.given(st.lists(text, max_size=8), st.sampled_from([2000, 5]))
+    def check(texts, max_chars):
+        assert normalize_many(texts, max_chars=max_chars) == [normalize(t, max_chars=max_chars) for t in texts]
+
+    check()
+
+
+# ------------------------------------------------------------- few-text path without scipy
+
+
+@pytest.mark.parametrize("which", ["shipped", "tiny"])
+def test_proba_lists_are_bitwise_the_batch_probabilities(which, shipped_model, tiny_category_model, test_texts):
+    model = shipped_model if which == "shipped" else tiny_category_model
+    compiled = CompiledPredictor(model)
+    texts = test_texts[:400] + ["", "zzzz"]  # "" and an all-unknown text: no features at all
+    cat, urg = compiled.predict_proba(texts)
+    for i, text in enumerate(texts):
+        c, u = compiled.proba_lists(text)
+        assert (c is None) == (cat is None) and (u is None) == (urg is None)
+        assert cat is None or c == cat[i].tolist(), text
+        assert urg is None or u == urg[i].tolist(), text
+
+
+@pytest.mark.parametrize("which", ["shipped", "tiny"])
+def test_few_text_predictions_equal_batch_predictions_exactly(which, shipped_model, tiny_category_model, raw_texts):
+    model = shipped_model if which == "shipped" else tiny_category_model
+    texts = raw_texts[:210]
+    batch = model.predict(texts)
+    assert [model.predict(t) for t in texts[:70]] == batch[:70]
+    for size in (2, 7):
+        few = [p for i in range(0, len(texts), size) for p in model.predict(texts[i : i + size])]
+        assert few == batch
+
+
+def test_key_index_gives_what_searchsorted_gives():
+    from triage.charngrams import KeyIndex
+
+    rng = np.random.default_rng(0)
+    for size in (0, 1, 7, 5000):
+        keys = np.unique(rng.integers(0, 2**63, size=size, dtype=np.uint64))
+        keys = np.unique(np.concatenate([keys, np.arange(50, dtype=np.uint64)]))  # clustered keys too
+        probe = np.concatenate([keys, rng.integers(0, 2**63, size=3000, dtype=np.uint64), np.arange(100, dtype=np.uint64)])
+        pos = np.searchsorted(keys, probe)
+        pos[pos == keys.size] = 0
+        want = np.where(keys[pos] == probe, pos, -1)
+        assert np.array_equal(KeyIndex(keys).lookup(probe), want)
+
+
+def test_char_block_with_key_index_equals_searchsorted(shipped_model, test_texts):
+    compiled = shipped_model.compiled_
+    got = compiled.char_block.coo(test_texts, compiled.char_index)
+    want = compiled.char_block.coo(test_texts)
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))

@@ -140,12 +140,6 @@ def test_threads_race_the_first_predict_of_an_unpickled_model(small_model, monke
     assert isinstance(fresh.compiled_, triage.model.CompiledPredictor)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TriageClassifier.compiled_ builds the CompiledPredictor without a lock: threads racing "
-    "the first predict of a freshly loaded model each build one (same result, wasted work and "
-    "memory; 'lazy initialisation happens once' does not hold for it)",
-)
 def test_compiled_predictor_is_built_once_under_a_race(small_model, monkeypatch):
     import triage.model
 

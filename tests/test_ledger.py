@@ -488,15 +488,9 @@ def test_empty_ledger_report(tmp_path):
 # --------------------------------------------------------------------------- end to end through the readers and the CLI
 
 
-def _readers_or_skip():
-    try:
-        from triage.readers import read_log  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - only while the readers are being written
-        pytest.skip(f"triage.readers.read_log is not available yet: {exc}")
 
 
 def test_ingest_logs_through_the_readers(ledger_model, expected, tmp_path):
-    _readers_or_skip()
     with Ledger(tmp_path / "l.sqlite") as ledger:
         for group, path in fixture_logs(expected, FIXTURES):
             ledger.ingest_logs([path], model=ledger_model, group=group)
@@ -506,7 +500,6 @@ def test_ingest_logs_through_the_readers(ledger_model, expected, tmp_path):
 
 
 def test_cli_builds_db_report_and_summary(expected, tmp_path, capsys):
-    _readers_or_skip()
     from triage.api import default_model_dir
     from triage.ledger import cli
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["CharNgramTfidf"]
+__all__ = ["CharNgramTfidf", "KeyIndex", "tfidf_coo"]
 
 _BITS = 21  # every Unicode code point fits in 21 bits
 _MAX_N = 3
@@ -42,6 +42,68 @@ def _keys(codes: np.ndarray, doc: np.ndarray, remaining: np.ndarray, n: int) -> 
     for k in range(1, n):
         key = (key << np.uint64(_BITS)) | codes[valid + k]
     return key, doc[valid]
+
+
+def tfidf_coo(row: np.ndarray, col: np.ndarray, idf: np.ndarray, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sublinear TF-IDF, L2-normalised per row, of (row, column) occurrences.
+
+    Returns the distinct (row, column) pairs sorted by row then column and their values:
+    ``(1 + log(count)) * idf`` divided by the row's norm.
+    """
+    n_cols = max(int(idf.size), 1)
+    # Count each (row, col) pair: sort by a combined key, then run-length encode.
+    uniq, counts = np.unique(row * n_cols + col, return_counts=True)
+    r = uniq // n_cols
+    c = uniq % n_cols
+    values = (1.0 + np.log(counts)) * idf[c]
+    norms = np.sqrt(np.bincount(r, weights=values * values, minlength=n_docs))
+    return r, c, values / norms[r]
+
+
+class KeyIndex:
+    """Open-addressing hash table of distinct uint64 keys → their position in the key array.
+
+    ``lookup`` gives exactly what ``searchsorted`` + equality test give (−1 when absent), with
+    vectorised linear probing; read-only once built.
+    """
+
+    _MULT = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.uint64)
+        bits = max(4, int(np.ceil(np.log2(max(1, keys.size) * 4))))
+        self.mask = (1 << bits) - 1
+        self.shift = np.uint64(64 - bits)
+        self.slot_key = np.zeros(1 << bits, dtype=np.uint64)
+        self.slot_pos = np.full(1 << bits, -1, dtype=np.int64)
+        pending = np.arange(keys.size, dtype=np.int64)
+        slot = self._hash(keys)
+        while pending.size:  # each round places, per free slot, the first key probing it
+            free = self.slot_pos[slot] < 0
+            cand, cand_slot = pending[free], slot[free]
+            _, first = np.unique(cand_slot, return_index=True)
+            self.slot_key[cand_slot[first]] = keys[cand[first]]
+            self.slot_pos[cand_slot[first]] = cand[first]
+            placed = np.zeros(pending.size, dtype=bool)
+            placed[np.flatnonzero(free)[first]] = True
+            pending, slot = pending[~placed], slot[~placed]
+            slot = np.where(self.slot_pos[slot] >= 0, (slot + 1) & self.mask, slot)
+
+    def _hash(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * self._MULT) >> self.shift).astype(np.int64)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Position of each key in the indexed array, −1 for a key not in it."""
+        out = np.full(keys.size, -1, dtype=np.int64)
+        todo = np.arange(keys.size, dtype=np.int64)
+        slot = self._hash(keys)
+        while todo.size:
+            pos = self.slot_pos[slot]
+            hit = (pos >= 0) & (self.slot_key[slot] == keys[todo])
+            out[todo[hit]] = pos[hit]
+            more = (pos >= 0) & ~hit
+            todo, slot = todo[more], (slot[more] + 1) & self.mask
+        return out
 
 
 def _decode(key: int, n: int) -> str:
@@ -101,6 +163,17 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vocabulary_keys_")
         dtype = self.dtype if dtype is None else dtype
         docs = list(raw_documents)
+        r, c, values = self.coo(docs)
+        n_features = int(self.offsets_[-1])
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
+        return sp.csr_matrix((values.astype(dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
+
+    def coo(self, docs: Sequence[str], index: Sequence[KeyIndex] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and float64 values of the non-zero entries, sorted by row then column.
+
+        ``index`` optionally holds a :class:`KeyIndex` of each n's vocabulary (same result as
+        the default ``searchsorted``, faster).
+        """
         codes, doc, remaining = _codes(docs)
         rows, cols = [], []
         for i, n in enumerate(self._ns()):
@@ -108,26 +181,19 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
             key, key_doc = _keys(codes, doc, remaining, n)
             if vocab.size == 0 or key.size == 0:
                 continue
-            pos = np.searchsorted(vocab, key)
-            pos[pos == vocab.size] = 0
-            found = vocab[pos] == key
+            if index is not None:
+                pos = index[i].lookup(key)
+                found = pos >= 0
+            else:
+                pos = np.searchsorted(vocab, key)
+                pos[pos == vocab.size] = 0
+                found = vocab[pos] == key
             rows.append(key_doc[found])
             cols.append(pos[found] + self.offsets_[i])
-        n_features = int(self.offsets_[-1])
         if not rows:
-            return sp.csr_matrix((len(docs), n_features), dtype=dtype)
-        row = np.concatenate(rows)
-        col = np.concatenate(cols)
-        # Count each (row, col) pair: sort by a combined key, then run-length encode.
-        combined = row * n_features + col
-        uniq, counts = np.unique(combined, return_counts=True)
-        r = uniq // n_features
-        c = uniq % n_features
-        values = (1.0 + np.log(counts)) * self.idf_[c]
-        norms = np.sqrt(np.bincount(r, weights=values * values, minlength=len(docs)))
-        values = values / norms[r]
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
-        return sp.csr_matrix((values.astype(dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.float64)
+        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf_, len(docs))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """The n-grams, in column order."""

@@ -18,12 +18,98 @@ model file stays the scikit-learn objects it was trained as), and
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 
+from triage.charngrams import KeyIndex, tfidf_coo
+
 __all__ = ["CompiledPredictor"]
+
+_SEP = "\n"
+_SEP_ID = -2  # token id of the document separator
+_SPACE_ID = -3  # token id of a space (dropped, as Segmenter.cut drops white space)
+# Texts the batched segmentation cannot take as they are: empty ones, and those holding
+# white space other than " " (a "\n" would split the text, a "\t" token must be dropped).
+_ODD_SPACE = re.compile(r"[^\S ]")
+
+
+class _WordBlock:
+    """The word block (unigrams + bigrams) of a whole batch, vectorised with numpy.
+
+    Texts with no ``[`` (so no bracket token) and no white space but ``" "`` are joined with
+    ``"\n"`` and segmented by one call of the engine: jieba (both engines) cuts at white
+    space, each white-space character is a token of its own, so the tokens are exactly those
+    of one :meth:`Segmenter.cut` per text. Other texts keep :meth:`Segmenter.cut`. Tokens
+    become their unigram columns; a bigram is the integer key ``col(a) * V + col(b)`` looked up
+    in a sorted array, which needs both halves of every bigram in the vocabulary (true
+    whenever the bigrams are counted on the same documents as the unigrams; checked here).
+    """
+
+    def __init__(self, segmenter, vocab: dict[str, int], idf: list[float]) -> None:
+        V = len(vocab)
+        unigrams: dict[str, int] = {}
+        keys, cols = [], []
+        for term, j in vocab.items():
+            parts = term.split(" ")
+            if len(parts) == 1:
+                unigrams[term] = j
+            elif len(parts) == 2 and all(p and p in vocab and " " not in p for p in parts):
+                keys.append(vocab[parts[0]] * V + vocab[parts[1]])
+                cols.append(j)
+            else:
+                raise ValueError(f"word term {term!r} is neither a unigram nor a bigram of two known unigrams")
+        if _SEP in unigrams or any(t.isspace() for t in unigrams):
+            raise ValueError("white space in the word vocabulary")
+        unigrams[_SEP] = _SEP_ID
+        unigrams[" "] = _SPACE_ID
+        order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
+        self.bigram_keys = np.asarray(keys, dtype=np.int64)[order]
+        self.bigram_cols = np.asarray(cols, dtype=np.int64)[order]
+        self.ids = unigrams
+        self.V = V
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.segmenter = segmenter
+
+    def _tokens(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
+        """Tokens of all texts, each text's followed by the separator, and the texts' order."""
+        joined = _SEP.join(texts)
+        if "[" not in joined and _ODD_SPACE.search(joined) is None and all(texts):
+            tokens = self.segmenter.cutter(joined + _SEP, self.segmenter.hmm)
+            return tokens, list(range(len(texts)))
+        plain = [i for i, t in enumerate(texts) if t and "[" not in t and _ODD_SPACE.search(t) is None]
+        other = sorted(set(range(len(texts))).difference(plain))
+        tokens = self.segmenter.cutter(_SEP.join([texts[i] for i in plain]) + _SEP, self.segmenter.hmm) if plain else []
+        cut = self.segmenter.cut
+        for i in other:
+            tokens.extend(cut(texts[i]))
+            tokens.append(_SEP)
+        return tokens, plain + other
+
+    def coo(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Rows, block columns and values of the word block (None if segmentation disagreed)."""
+        tokens, order = self._tokens(texts)
+        ids = np.fromiter(map(self.ids.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        ids = ids[ids != _SPACE_ID]
+        sep = ids == _SEP_ID
+        if int(sep.sum()) != len(texts) or (ids.size and not sep[-1]):
+            return None
+        doc = np.asarray(order, dtype=np.int64)[np.cumsum(sep) - sep]
+        known = ids >= 0
+        rows, cols = [doc[known]], [ids[known]]
+        a, b = ids[:-1], ids[1:]
+        pair = (a >= 0) & (b >= 0)
+        if self.bigram_keys.size and pair.any():
+            key = a[pair] * self.V + b[pair]
+            pos = np.searchsorted(self.bigram_keys, key)
+            pos[pos == self.bigram_keys.size] = 0
+            found = self.bigram_keys[pos] == key
+            rows.append(doc[:-1][pair][found])
+            cols.append(self.bigram_cols[pos[found]])
+        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf, len(texts))
 
 
 class _Head:
@@ -69,6 +155,16 @@ class CompiledPredictor:
             self.blocks.append((name, vocab, block.idf_.tolist(), offset, tuple(block.ngram_range)))
             offset += len(block.idf_)
         self.n_features = offset
+        self.char_index = None
+        if self.char_block is not None:
+            self.char_index = [KeyIndex(keys) for keys in self.char_block.vocabulary_keys_]
+        self.word_block = None
+        for name, vocab, idf, _, ngrams in self.blocks:
+            if name == "word" and ngrams == (1, 2):
+                try:
+                    self.word_block = _WordBlock(model.segmenter_, vocab, idf)
+                except ValueError:
+                    pass
         self.heads = {
             "category": _Head(model.category_head_) if model.category_head_ is not None else None,
             "urgency": _Head(model.urgency_head_) if model.urgency_head_ is not None else None,
@@ -96,51 +192,106 @@ class CompiledPredictor:
 
         Small batches are computed term by term in Python (no per-call numpy overhead);
         from :attr:`VECTORISED_FROM` texts on, the character block is computed by the
-        vectorised :class:`~triage.charngrams.CharNgramTfidf` and the rest in Python.
+        vectorised :class:`~triage.charngrams.CharNgramTfidf` and the word block by
+        :class:`_WordBlock` (both give the same values as the Python code).
         """
-        if self.char_block is None or len(texts) < self.VECTORISED_FROM:
+        n = len(texts)
+        if n < self.VECTORISED_FROM or (self.char_block is None and self.word_block is None):
             return self._python_features(texts)
-        chars = self.char_block.transform(texts, dtype=np.float64)
-        if len(self.blocks) == 1:
-            return chars.tocsr()
-        n_other = self.n_features - chars.shape[1]  # the word block comes first
-        other = self._python_features(texts, skip="char")[:, :n_other]
-        return sp.hstack([other, chars], format="csr")
+        rows, cols, vals = [], [], []
+        for name, _, _, offset, _ in self.blocks:
+            part = None
+            if name == "char":
+                part = self.char_block.coo(texts, self.char_index)
+            elif self.word_block is not None:
+                part = self.word_block.coo(texts)
+            if part is None:  # the word block the Python way
+                X = self._python_features(texts, skip="char")
+                part = (np.repeat(np.arange(n, dtype=np.int64), np.diff(X.indptr)), X.indices.astype(np.int64), X.data)
+            else:
+                part = (part[0], part[1] + offset, part[2])
+            rows.append(part[0])
+            cols.append(part[1])
+            vals.append(part[2])
+        row = np.concatenate(rows)
+        order = np.argsort(row, kind="stable")  # row by row; within a row, block by block
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+        return sp.csr_matrix(
+            (np.concatenate(vals)[order], np.concatenate(cols)[order].astype(np.int32), indptr),
+            shape=(n, self.n_features),
+        )
+
+    def _row(self, text: str, skip: str = "") -> tuple[list[int], list[float]]:
+        """Columns (ascending) and values of one text's features, term by term in Python."""
+        indices: list[int] = []
+        values: list[float] = []
+        log = math.log
+        sqrt = math.sqrt
+        tokens = None
+        for name, vocab, idf, offset, ngrams in self.blocks:
+            if name == skip:
+                continue
+            if name == "word":
+                if tokens is None:
+                    tokens = self.segment(text)
+                terms = self._word_terms(tokens, ngrams)
+            else:
+                terms = self._char_terms(text, ngrams)
+            counts: dict[int, int] = {}
+            for term in terms:
+                j = vocab.get(term)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            cols = sorted(counts)
+            vals = [(1.0 + log(counts[j])) * idf[j] for j in cols]
+            norm = sqrt(sum(v * v for v in vals))
+            indices.extend(j + offset for j in cols)
+            values.extend(v / norm for v in vals)
+        return indices, values
 
     def _python_features(self, texts: Sequence[str], skip: str = "") -> sp.csr_matrix:
         indices: list[int] = []
         values: list[float] = []
         indptr = [0]
-        log = math.log
-        sqrt = math.sqrt
+        row = self._row
         for text in texts:
-            tokens = None
-            for name, vocab, idf, offset, ngrams in self.blocks:
-                if name == skip:
-                    continue
-                if name == "word":
-                    if tokens is None:
-                        tokens = self.segment(text)
-                    terms = self._word_terms(tokens, ngrams)
-                else:
-                    terms = self._char_terms(text, ngrams)
-                counts: dict[int, int] = {}
-                for term in terms:
-                    j = vocab.get(term)
-                    if j is not None:
-                        counts[j] = counts.get(j, 0) + 1
-                if not counts:
-                    continue
-                cols = sorted(counts)
-                vals = [(1.0 + log(counts[j])) * idf[j] for j in cols]
-                norm = sqrt(sum(v * v for v in vals))
-                indices.extend(j + offset for j in cols)
-                values.extend(v / norm for v in vals)
+            cols, vals = row(text, skip)
+            indices.extend(cols)
+            values.extend(vals)
             indptr.append(len(indices))
         return sp.csr_matrix(
             (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
             shape=(len(texts), self.n_features),
         )
+
+    def proba_lists(self, text: str) -> tuple[list[float] | None, list[float] | None]:
+        """Category and urgency probabilities of one normalised text, as lists, without scipy.
+
+        The same floating-point operations in the same order as :meth:`predict_proba`
+        (products ``value * weight`` summed in column order from zero, then the intercept,
+        the Platt sigmoid and the normalisation by numpy), so the results are bitwise equal.
+        """
+        cols, vals = self._row(text)
+        out = []
+        for key in ("category", "urgency"):
+            head = self.heads[key]
+            if head is None:
+                out.append(None)
+                continue
+            if cols:
+                decision = np.add.reduce(head.coef_t[cols] * np.asarray(vals)[:, None], axis=0) + head.intercept
+            else:
+                decision = np.zeros(head.coef_t.shape[1]) + head.intercept
+            p = 1.0 / (1.0 + np.exp(decision * head.a + head.b))
+            if head.binary:
+                out.append([1.0 - float(p[0]), float(p[0])])
+                continue
+            total = p.sum()
+            out.append([1.0 / p.size] * p.size if total == 0 else (p / total).tolist())
+        return out[0], out[1]
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Category and urgency probabilities of normalised texts (None for a missing head)."""

@@ -28,6 +28,7 @@ the argmax.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
 
@@ -42,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from triage.compiled import CompiledPredictor
 from triage.exceptions import DatasetError
 from triage.features import make_features
-from triage.normalize import MAX_CHARS, normalize
+from triage.normalize import MAX_CHARS, normalize, normalize_many
 from triage.safety import threat_terms
 from triage.segment import Segmenter
 
@@ -50,6 +51,7 @@ __all__ = ["Prediction", "TriageClassifier", "as_text_list"]
 
 CRITICAL = "critical"
 EMERGENCY = "emergency"
+_COMPILE_LOCK = threading.RLock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -403,7 +405,10 @@ class TriageClassifier(BaseEstimator):
         """The lean predictor built from the fitted estimators (see :mod:`triage.compiled`)."""
         compiled = self.__dict__.get("_compiled")
         if compiled is None:
-            compiled = self.__dict__["_compiled"] = CompiledPredictor(self)
+            with _COMPILE_LOCK:  # threads racing the first predict build it once
+                compiled = self.__dict__.get("_compiled")
+                if compiled is None:
+                    compiled = self.__dict__["_compiled"] = CompiledPredictor(self)
         return compiled
 
     def __getstate__(self) -> dict:
@@ -444,8 +449,6 @@ class TriageClassifier(BaseEstimator):
         if single:
             norms = [normalize(texts[0], max_chars=max_chars)]
         else:
-            from triage.normalize import normalize_many  # (kept out of the module's imports)
-
             norms = normalize_many(texts, max_chars=max_chars)
         unique: dict[str, int] = {}
         for t in norms:

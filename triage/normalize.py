@@ -25,7 +25,7 @@ import unicodedata
 
 from triage import patterns
 
-__all__ = ["QuotedReply", "clean_unicode", "split_quote", "normalize", "MAX_CHARS"]
+__all__ = ["QuotedReply", "clean_unicode", "split_quote", "normalize", "normalize_many", "MAX_CHARS"]
 
 #: Texts longer than this many characters are truncated (deterministically: the head is kept).
 MAX_CHARS = 2000
@@ -34,7 +34,6 @@ _INVISIBLE = re.compile(
     "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"  # C0/C1 controls except \t \n \r
     "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _QUOTE_RULE = re.compile(r"\n[ \t]*(?:-[ \t]*){5,40}\n")
 _BRACKETED = re.compile(r"[\[【]([^\[\]【】\n]{1,80})[\]】]")
 _MD_IMAGE = re.compile(r"!\[[^\]\n]{0,20}\]\([^)\s]{0,500}\)")
@@ -80,7 +79,7 @@ class QuotedReply:
 
 def clean_unicode(text: str) -> str:
     """Drop unpaired surrogates, control, zero-width and bidi characters (keeps ``\\n``/``\\t``)."""
-    text = _SURROGATE.sub("\ufffd", text)
+    text = patterns.SURROGATE.sub("\ufffd", text)
     return _INVISIBLE.sub("", text)
 
 
@@ -189,3 +188,65 @@ def normalize(text: str, *, max_chars: int = MAX_CHARS) -> str:
     if quoted.quoted_text or quoted.quoted_sender:
         text = "[引用] " + text
     return patterns.WHITESPACE.sub(" ", text).strip()
+
+
+# normalize_many joins texts with NUL: clean_unicode removes it from every text, and it is a
+# stable code point for NFKC (a starter that composes with nothing), neither cased nor
+# case-ignorable for lower()'s final-sigma rule, in no OpenCC dictionary entry, not white
+# space, and excluded from the repeated-character pattern below.
+_JOIN = "\x00"
+_REPEAT_JOINED = re.compile(r"([^\x00])\1{3,}", re.DOTALL)
+
+
+def normalize_many(texts, *, max_chars: int = MAX_CHARS) -> list[str]:
+    """``[normalize(t, max_chars=max_chars) for t in texts]``, faster for many texts.
+
+    The steps that are the same on a NUL-joined batch as on each text (NFKC, lower case,
+    OpenCC, repeated characters, white space) run once on the joined batch; the others run
+    per text exactly as in :func:`normalize`.
+    """
+    texts = list(texts)
+    n = len(texts)
+    if n < 2:
+        return [normalize(t, max_chars=max_chars) for t in texts]
+    stage: list[str] = []
+    quoted: list[bool] = []
+    for text in texts:
+        text = clean_unicode(text)[:max_chars]
+        q = split_quote(text)
+        text = q.reply
+        if "![" in text:
+            text = _MD_IMAGE.sub(" [图片] ", text)
+        if "@" in text:
+            text = patterns.MENTION.sub(_mention, text)
+        stage.append(text)
+        quoted.append(bool(q.quoted_text or q.quoted_sender))
+    stage = unicodedata.normalize("NFKC", _JOIN.join(stage)).lower().split(_JOIN)
+    if len(stage) != n:  # cannot happen (see above); stay exact regardless
+        return [normalize(t, max_chars=max_chars) for t in texts]
+    wide = [i for i, t in enumerate(stage) if _needs_t2s(t)]
+    if wide:
+        converted = _T2S.convert(_JOIN.join([stage[i] for i in wide])).split(_JOIN)
+        if len(converted) != len(wide):
+            return [normalize(t, max_chars=max_chars) for t in texts]
+        for i, t in zip(wide, converted):
+            stage[i] = t
+    for i, text in enumerate(stage):
+        if "http" in text or "www." in text:
+            text = patterns.URL.sub(" [网址] ", text)
+        if "[" in text or "【" in text:
+            text = _BRACKETED.sub(_canonical_bracket, text)
+        if _HAS_DIGIT.search(text):
+            text = patterns.ID_CARD.sub(" [证件] ", text)
+            text = patterns.MOBILE.sub(" [电话] ", text)
+            text = patterns.LANDLINE.sub(" [电话] ", text)
+            text = patterns.PLATE.sub(" [车牌] ", text)
+            text = patterns.LONG_DIGITS.sub(" [数字] ", text)
+        stage[i] = text
+    joined = patterns.WHITESPACE.sub(" ", _REPEAT_JOINED.sub(r"\1\1\1", _JOIN.join(stage)))
+    out = joined.split(_JOIN)
+    if len(out) != n:
+        return [normalize(t, max_chars=max_chars) for t in texts]
+    for i, flag in enumerate(quoted):
+        out[i] = patterns.WHITESPACE.sub(" ", "[引用] " + out[i]).strip() if flag else out[i].strip()
+    return out
