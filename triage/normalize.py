@@ -162,6 +162,21 @@ def normalize(text: str, *, max_chars: int = MAX_CHARS) -> str:
     str
         Normalised text; ``""`` when nothing is left.
     """
+    text, quoted = _prepare(text, max_chars)
+    text = unicodedata.normalize("NFKC", text).lower()
+    if _needs_t2s(text):
+        text = _T2S.convert(text)
+    text = patterns.REPEAT_CHAR.sub(r"\1\1\1", _placeholders(text))
+    if quoted:
+        text = "[引用] " + text
+    return patterns.WHITESPACE.sub(" ", text).strip()
+
+
+def _prepare(text: str, max_chars: int) -> tuple[str, bool]:
+    """Steps before case folding: clean, truncate, split a quote, media links, @mentions.
+
+    Returns the text and whether a quoted-reply block was removed.
+    """
     text = clean_unicode(text)[:max_chars]
     quoted = split_quote(text)
     text = quoted.reply
@@ -171,9 +186,11 @@ def normalize(text: str, *, max_chars: int = MAX_CHARS) -> str:
         text = _MD_IMAGE.sub(" [图片] ", text)
     if "@" in text:
         text = patterns.MENTION.sub(_mention, text)
-    text = unicodedata.normalize("NFKC", text).lower()
-    if _needs_t2s(text):
-        text = _T2S.convert(text)
+    return text, bool(quoted.quoted_text or quoted.quoted_sender)
+
+
+def _placeholders(text: str) -> str:
+    """Steps after case folding: URLs, media placeholders, personal and long numbers."""
     if "http" in text or "www." in text:
         text = patterns.URL.sub(" [网址] ", text)
     if "[" in text or "【" in text:
@@ -184,10 +201,7 @@ def normalize(text: str, *, max_chars: int = MAX_CHARS) -> str:
         text = patterns.LANDLINE.sub(" [电话] ", text)
         text = patterns.PLATE.sub(" [车牌] ", text)
         text = patterns.LONG_DIGITS.sub(" [数字] ", text)
-    text = patterns.REPEAT_CHAR.sub(r"\1\1\1", text)
-    if quoted.quoted_text or quoted.quoted_sender:
-        text = "[引用] " + text
-    return patterns.WHITESPACE.sub(" ", text).strip()
+    return text
 
 
 # normalize_many joins texts with NUL: clean_unicode removes it from every text, and it is a
@@ -212,15 +226,9 @@ def normalize_many(texts, *, max_chars: int = MAX_CHARS) -> list[str]:
     stage: list[str] = []
     quoted: list[bool] = []
     for text in texts:
-        text = clean_unicode(text)[:max_chars]
-        q = split_quote(text)
-        text = q.reply
-        if "![" in text:
-            text = _MD_IMAGE.sub(" [图片] ", text)
-        if "@" in text:
-            text = patterns.MENTION.sub(_mention, text)
+        text, was_quoted = _prepare(text, max_chars)
         stage.append(text)
-        quoted.append(bool(q.quoted_text or q.quoted_sender))
+        quoted.append(was_quoted)
     stage = unicodedata.normalize("NFKC", _JOIN.join(stage)).lower().split(_JOIN)
     if len(stage) != n:  # cannot happen (see above); stay exact regardless
         return [normalize(t, max_chars=max_chars) for t in texts]
@@ -231,18 +239,7 @@ def normalize_many(texts, *, max_chars: int = MAX_CHARS) -> list[str]:
             return [normalize(t, max_chars=max_chars) for t in texts]
         for i, t in zip(wide, converted):
             stage[i] = t
-    for i, text in enumerate(stage):
-        if "http" in text or "www." in text:
-            text = patterns.URL.sub(" [网址] ", text)
-        if "[" in text or "【" in text:
-            text = _BRACKETED.sub(_canonical_bracket, text)
-        if _HAS_DIGIT.search(text):
-            text = patterns.ID_CARD.sub(" [证件] ", text)
-            text = patterns.MOBILE.sub(" [电话] ", text)
-            text = patterns.LANDLINE.sub(" [电话] ", text)
-            text = patterns.PLATE.sub(" [车牌] ", text)
-            text = patterns.LONG_DIGITS.sub(" [数字] ", text)
-        stage[i] = text
+    stage = [_placeholders(text) for text in stage]
     joined = patterns.WHITESPACE.sub(" ", _REPEAT_JOINED.sub(r"\1\1\1", _JOIN.join(stage)))
     out = joined.split(_JOIN)
     if len(out) != n:
