@@ -17,6 +17,8 @@ import dataclasses
 import itertools
 import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -209,7 +211,7 @@ _WORKER_MODEL: TriageClassifier | None = None
 def _init_worker(model_dir: str | None, model: TriageClassifier | None) -> None:
     global _WORKER_MODEL
     if model is not None:
-        _WORKER_MODEL = model
+        _WORKER_MODEL = model  # under fork this is the parent's object, not a copy sent over
     else:
         from triage.api import default_model, load
 
@@ -218,6 +220,34 @@ def _init_worker(model_dir: str | None, model: TriageClassifier | None) -> None:
 
 def _predict_in_worker(texts: list[str]) -> list[Prediction]:
     return _WORKER_MODEL.predict(texts) if texts else []
+
+
+def _worker_start(model: TriageClassifier | None):
+    """How worker processes start, and what their initializer receives.
+
+    When this process already holds the model and runs no other Python thread, workers are
+    forked (Linux): they inherit the loaded model and start at once. Otherwise (other threads
+    alive, where forking can deadlock; no ``fork`` on the platform) each worker is a fresh
+    interpreter from the ``forkserver`` (or ``spawn``) that loads the model itself — about a
+    second of start-up per worker.
+    """
+    if model is None:
+        from triage.api import _DEFAULT
+
+        held = _DEFAULT
+    else:
+        held = model
+    if (
+        held is not None
+        and sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        return multiprocessing.get_context("fork"), (None, held)
+    model_dir = getattr(model, "path_", None) if model is not None else None
+    ship = model if (model is not None and model_dir is None) else None
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    return context, (model_dir, ship)
 
 
 def classify_messages(
@@ -254,11 +284,9 @@ def classify_messages(
             yield from _merge(chunk, model.predict(texts) if texts else [])
         return
 
-    model_dir = getattr(model, "path_", None) if model is not None else None
-    ship = model if (model is not None and model_dir is None) else None
-    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    context, initargs = _worker_start(model)
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(model_dir, ship)
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=initargs
     ) as pool:
         pending: collections.deque = collections.deque()
         for chunk in _chunks(messages, chunk_size):

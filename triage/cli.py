@@ -50,7 +50,10 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from triage.batch import BatchSummary, classify_log
     from triage.outputs import RecordWriter
 
-    model = _model(args.model) if args.workers == 1 or args.model else None
+    # Loaded here even with --workers N: on Linux the workers are then forked with the model
+    # already in memory instead of each starting an interpreter and loading it (triage.batch).
+    model = _model(args.model)
+    tqdm.monitor_interval = 0  # no monitor thread: a single-threaded parent may fork workers
     reader_options = {
         k: v
         for k, v in {
