@@ -113,3 +113,14 @@ def test_shipped_model_sanity_per_category(shipped_model, text, category, urgenc
 def test_negated_and_joking_alarm_words_are_not_critical(shipped_model):
     for text in ["不是着火，是楼下在烧烤，烟有点大", "今天作业多到救命", "热死了救命啊"]:
         assert shipped_model.predict(text).urgency != "critical", text
+
+
+def test_cached_model_loads_each_directory_once(shipped_model, small_model, tmp_path):
+    from triage.api import cached_model
+    from triage.persist import save_model
+
+    assert cached_model() is shipped_model
+    save_model(small_model, tmp_path / "m")
+    first = cached_model(tmp_path / "m")
+    assert cached_model(str(tmp_path / "m")) is first  # same directory, however it is spelled
+    assert first.predict("收到") == small_model.predict("收到")

@@ -13,13 +13,14 @@ from typing import overload
 from triage.model import Prediction, TriageClassifier
 from triage.persist import load_model
 
-__all__ = ["predict", "load", "default_model", "default_model_dir", "DEFAULT_MODEL"]
+__all__ = ["predict", "load", "cached_model", "default_model", "default_model_dir", "DEFAULT_MODEL"]
 
 #: Name of the shipped model directory inside ``models/`` (the ``triage.models`` package).
 DEFAULT_MODEL = "default"
 
 _LOCK = threading.Lock()
 _DEFAULT: TriageClassifier | None = None
+_CACHE: dict[str, TriageClassifier] = {}
 
 
 def default_model_dir() -> Path:
@@ -57,6 +58,24 @@ def default_model() -> TriageClassifier:
                 gc.freeze()
                 _DEFAULT = model
     return _DEFAULT
+
+
+def cached_model(path: str | os.PathLike[str] | None = None) -> TriageClassifier:
+    """The model of a directory (None: the shipped model), loaded once per process and reused.
+
+    For code that runs many times in one process — a Dask task, a Spark ``mapInPandas``
+    function, a worker's initializer — and must not reload the model each time.
+    """
+    if path is None:
+        return default_model()
+    key = os.path.realpath(os.fspath(path))
+    model = _CACHE.get(key)
+    if model is None:
+        with _LOCK:
+            model = _CACHE.get(key)
+            if model is None:
+                model = _CACHE[key] = load_model(key)
+    return model
 
 
 def load(path: str | os.PathLike[str]) -> TriageClassifier:

@@ -33,6 +33,7 @@ __all__ = [
     "BatchSummary",
     "OUTPUT_COLUMNS",
     "classify_messages",
+    "chunked",
     "classify_log",
     "predict_frame",
 ]
@@ -175,7 +176,7 @@ def _status(message: Message) -> str:
     return CLASSIFIED if message.classifiable else SKIPPED
 
 
-def _chunks(items: Iterable[Message], size: int) -> Iterator[list[Message]]:
+def chunked(items: Iterable[Message], size: int) -> Iterator[list[Message]]:
     """Group messages into lists of ``size``; if the source raises, the messages read so far
     are yielded first (then the error propagates), so nothing read is lost."""
     chunk: list[Message] = []
@@ -213,9 +214,9 @@ def _init_worker(model_dir: str | None, model: TriageClassifier | None) -> None:
     if model is not None:
         _WORKER_MODEL = model  # under fork this is the parent's object, not a copy sent over
     else:
-        from triage.api import default_model, load
+        from triage.api import cached_model
 
-        _WORKER_MODEL = load(model_dir) if model_dir else default_model()
+        _WORKER_MODEL = cached_model(model_dir)
 
 
 def _predict_in_worker(texts: list[str]) -> list[Prediction]:
@@ -279,7 +280,7 @@ def classify_messages(
             from triage.api import default_model
 
             model = default_model()
-        for chunk in _chunks(messages, chunk_size):
+        for chunk in chunked(messages, chunk_size):
             texts = _texts(chunk)
             yield from _merge(chunk, model.predict(texts) if texts else [])
         return
@@ -289,7 +290,7 @@ def classify_messages(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=initargs
     ) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in _chunks(messages, chunk_size):
+        for chunk in chunked(messages, chunk_size):
             pending.append((chunk, pool.submit(_predict_in_worker, _texts(chunk))))
             while len(pending) >= 2 * workers:
                 done_chunk, future = pending.popleft()

@@ -44,7 +44,15 @@ import pyarrow.parquet as pq
 from distributed import Client, as_completed, worker_client
 
 from triage._version import __version__
-from triage.batch import OUTPUT_COLUMNS, BatchSummary, ClassifiedMessage, classify_messages, predict_frame
+from triage.api import cached_model
+from triage.batch import (
+    OUTPUT_COLUMNS,
+    BatchSummary,
+    ClassifiedMessage,
+    chunked,
+    classify_messages,
+    predict_frame,
+)
 from triage.exceptions import ChatLogError
 from triage.model import Prediction, TriageClassifier
 from triage.records import Message
@@ -107,10 +115,7 @@ def worker_model(model_dir: str | os.PathLike[str] | None = None) -> TriageClass
         with _MODEL_LOCK:
             model = _MODELS.get(key)
             if model is None:
-                from triage.api import default_model, load
-
-                model = default_model() if key is None else load(key)
-                _MODELS[key] = model
+                model = _MODELS[key] = cached_model(key)
                 _LOADS[key or "default"] += 1
     return model
 
@@ -372,17 +377,10 @@ def _read_chunks(job: _Job, result: FileResult) -> Iterator[list[Message]]:
     A read failure ends them, after the messages read before it, and sets ``result.failure``.
     Only reading is guarded: a failure to classify or write fails the task.
     """
-    chunk: list[Message] = []
     try:
-        for message in _messages(job):
-            chunk.append(message)
-            if len(chunk) == job.partition_size:
-                yield chunk
-                chunk = []
+        yield from chunked(_messages(job), job.partition_size)
     except (ChatLogError, OSError) as exc:
         result.failure = str(exc)
-    if chunk:
-        yield chunk
 
 
 def _run_file(job: _Job) -> FileResult:
