@@ -1,4 +1,4 @@
-"""Model selection on the TRAINING split only (5-fold CV): features, segmenter, HMM, C.
+"""Model selection on the TRAINING split only (5-fold CV): features, segmenter, HMM, C, norm floor.
 
     python benchmarks/model_selection.py
 
@@ -26,8 +26,11 @@ from triage.normalize import normalize  # noqa: E402
 from triage.segment import Segmenter  # noqa: E402
 
 CONFIGS = [
-    # name, engine, hmm, word range, char range, min_df, C
-    ("word 1-2 + char 1-3, min_df 2, C 0.5 (shipped)", "rjieba", False, (1, 2), (1, 3), 2, 0.5),
+    # name, engine, hmm, word range, char range, min_df, C[, norm floor quantile (default 0.25)]
+    ("word 1-2 + char 1-3, min_df 2, C 0.5, norm floor q 0.25 (shipped)", "rjieba", False, (1, 2), (1, 3), 2, 0.5),
+    ("plain L2 rows (norm floor q 0)", "rjieba", False, (1, 2), (1, 3), 2, 0.5, 0.0),
+    ("norm floor q 0.1", "rjieba", False, (1, 2), (1, 3), 2, 0.5, 0.1),
+    ("norm floor q 0.4", "rjieba", False, (1, 2), (1, 3), 2, 0.5, 0.4),
     ("same, Python jieba instead of rjieba", "jieba", False, (1, 2), (1, 3), 2, 0.5),
     ("same, jieba HMM on", "rjieba", True, (1, 2), (1, 3), 2, 0.5),
     ("word 1-2 only", "rjieba", False, (1, 2), (0, 0), 2, 0.5),
@@ -41,13 +44,13 @@ CONFIGS = [
 ]
 
 
-def evaluate(texts, cats, urgs, engine, hmm, wr, cr, min_df, C, folds=5):
+def evaluate(texts, cats, urgs, engine, hmm, wr, cr, min_df, C, q=0.25, folds=5):
     cats, urgs = np.array(cats), np.array(urgs)
     pc, pu = np.empty(len(texts), object), np.empty(len(texts), object)
     crit = np.zeros(len(texts))
     n_features = 0
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, cats):
-        feats = make_features(Segmenter(hmm=hmm, engine=engine), word_ngram_range=wr, char_ngram_range=cr, min_df=min_df)
+        feats = make_features(Segmenter(hmm=hmm, engine=engine), word_ngram_range=wr, char_ngram_range=cr, min_df=min_df, norm_floor_quantile=q)
         Xtr = feats.fit_transform([texts[i] for i in tr])
         Xte = feats.transform([texts[i] for i in te])
         n_features = Xtr.shape[1]
@@ -72,9 +75,12 @@ def main() -> None:
     print(f"5-fold CV on the training split ({len(records)} records)")
     print("| configuration | category macro-F1 | urgency macro-F1 | critical AP | features | seconds |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, engine, hmm, wr, cr, min_df, C in CONFIGS:
+    only = sys.argv[1:]  # optional substrings of configuration names to run
+    for name, *config in CONFIGS:
+        if only and not any(o in name for o in only):
+            continue
         t = time.time()
-        f_c, f_u, ap, n = evaluate(texts, cats, urgs, engine, hmm, wr, cr, min_df, C)
+        f_c, f_u, ap, n = evaluate(texts, cats, urgs, *config)
         print(f"| {name} | {f_c:.4f} | {f_u:.4f} | {ap:.4f} | {n:,} | {time.time() - t:.0f} |", flush=True)
 
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["CharNgramTfidf", "KeyIndex", "tfidf_coo"]
+__all__ = ["CharNgramTfidf", "KeyIndex", "quantile_floor", "row_norms", "soft_l2_normalize", "tfidf_coo"]
 
 _BITS = 21  # every Unicode code point fits in 21 bits
 _MAX_N = 3
@@ -44,11 +44,14 @@ def _keys(codes: np.ndarray, doc: np.ndarray, remaining: np.ndarray, n: int) -> 
     return key, doc[valid]
 
 
-def tfidf_coo(row: np.ndarray, col: np.ndarray, idf: np.ndarray, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tfidf_coo(
+    row: np.ndarray, col: np.ndarray, idf: np.ndarray, n_docs: int, norm_floor: float | None = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sublinear TF-IDF, L2-normalised per row, of (row, column) occurrences.
 
     Returns the distinct (row, column) pairs sorted by row then column and their values:
-    ``(1 + log(count)) * idf`` divided by the row's norm.
+    ``(1 + log(count)) * idf`` divided by ``max(row norm, norm_floor)`` (see
+    :func:`soft_l2_normalize`); ``norm_floor=None`` leaves the values unnormalised.
     """
     n_cols = max(int(idf.size), 1)
     # Count each (row, col) pair: sort by a combined key, then run-length encode.
@@ -56,8 +59,40 @@ def tfidf_coo(row: np.ndarray, col: np.ndarray, idf: np.ndarray, n_docs: int) ->
     r = uniq // n_cols
     c = uniq % n_cols
     values = (1.0 + np.log(counts)) * idf[c]
+    if norm_floor is None:
+        return r, c, values
     norms = np.sqrt(np.bincount(r, weights=values * values, minlength=n_docs))
-    return r, c, values / norms[r]
+    return r, c, values / np.maximum(norms, norm_floor)[r]
+
+
+def row_norms(X: sp.csr_matrix) -> np.ndarray:
+    """Euclidean norm of each row of a sparse matrix, in float64."""
+    data = X.data.astype(np.float64)
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    return np.sqrt(np.bincount(rows, weights=data * data, minlength=X.shape[0]))
+
+
+def soft_l2_normalize(X: sp.csr_matrix, norm_floor: float) -> sp.csr_matrix:
+    """Divide each row by ``max(its L2 norm, norm_floor)``.
+
+    With ``norm_floor=0`` this is plain L2 normalisation. A positive floor keeps rows with
+    little evidence — a short message of one or two common n-grams, whose raw TF-IDF norm
+    is small — short instead of stretching them to unit length, so a linear model scores
+    them near its intercept (the prior) rather than on the full weight of one n-gram.
+    """
+    X = sp.csr_matrix(X, copy=True)
+    scale = np.maximum(row_norms(X), norm_floor)
+    scale[scale == 0] = 1.0
+    X.data = (X.data / np.repeat(scale, np.diff(X.indptr))).astype(X.dtype)
+    return X
+
+
+def quantile_floor(norms: np.ndarray, quantile: float) -> float:
+    """The ``quantile`` of the non-zero training row norms (0 when ``quantile`` is 0)."""
+    if not 0.0 <= quantile < 1.0:
+        raise ValueError(f"expected 0 <= norm_floor_quantile < 1, got {quantile!r}")
+    norms = norms[norms > 0]
+    return float(np.quantile(norms, quantile)) if quantile > 0 and norms.size else 0.0
 
 
 class KeyIndex:
@@ -120,13 +155,29 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         Smallest and largest n (at most 3).
     min_df : int, default=1
         Keep n-grams found in at least this many training documents.
+    norm_floor_quantile : float, default=0.0
+        Rows are divided by ``max(L2 norm, norm_floor_)``, where ``norm_floor_`` is this
+        quantile of the training rows' norms (see :func:`soft_l2_normalize`); 0 gives plain
+        L2 rows.
     dtype : numpy dtype, default=numpy.float32
         Type of the output matrix.
+
+    Attributes
+    ----------
+    vocabulary_keys_ : list of ndarray
+        Sorted integer keys of the kept n-grams, one array per n.
+    idf_ : ndarray
+        IDF of each column.
+    norm_floor_ : float
+        The learned norm floor (0 for plain L2).
     """
 
-    def __init__(self, *, ngram_range: tuple[int, int] = (1, 3), min_df: int = 1, dtype=np.float32) -> None:
+    def __init__(
+        self, *, ngram_range: tuple[int, int] = (1, 3), min_df: int = 1, norm_floor_quantile: float = 0.0, dtype=np.float32
+    ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
+        self.norm_floor_quantile = norm_floor_quantile
         self.dtype = dtype
 
     def _ns(self) -> range:
@@ -156,6 +207,12 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         self.vocabulary_keys_ = vocab
         self.offsets_ = np.concatenate(([0], np.cumsum([v.size for v in vocab])))
         self.idf_ = np.concatenate(idf).astype(np.float64)
+        self.norm_floor_ = 0.0
+        quantile = getattr(self, "norm_floor_quantile", 0.0)
+        if quantile:
+            r, _, values = self.coo(docs, normalize=False)
+            norms = np.sqrt(np.bincount(r, weights=values * values, minlength=len(docs)))
+            self.norm_floor_ = quantile_floor(norms, quantile)
         return self.transform(docs)
 
     def transform(self, raw_documents: Sequence[str], *, dtype=None) -> sp.csr_matrix:
@@ -168,11 +225,13 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
         return sp.csr_matrix((values.astype(dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
 
-    def coo(self, docs: Sequence[str], index: Sequence[KeyIndex] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def coo(
+        self, docs: Sequence[str], index: Sequence[KeyIndex] | None = None, *, normalize: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows, columns and float64 values of the non-zero entries, sorted by row then column.
 
         ``index`` optionally holds a :class:`KeyIndex` of each n's vocabulary (same result as
-        the default ``searchsorted``, faster).
+        the default ``searchsorted``, faster); ``normalize=False`` returns the raw TF-IDF.
         """
         codes, doc, remaining = _codes(docs)
         rows, cols = [], []
@@ -193,7 +252,8 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         if not rows:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0, dtype=np.float64)
-        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf_, len(docs))
+        floor = getattr(self, "norm_floor_", 0.0) if normalize else None  # models saved before the floor: 0
+        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf_, len(docs), floor)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """The n-grams, in column order."""

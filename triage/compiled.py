@@ -5,7 +5,8 @@ which costs about 2 ms per ``predict`` — thirty times the segmentation of a sh
 At prediction time triage therefore runs the same arithmetic without that machinery:
 
 - word features: tokens and space-joined bigrams looked up in the fitted vocabulary,
-  ``1 + log(count)`` times IDF, L2-normalised (exactly ``TfidfVectorizer``'s sublinear TF);
+  ``1 + log(count)`` times IDF, divided by ``max(L2 norm, norm floor)`` (exactly
+  :class:`~triage.features.WordTfidf`);
 - character features: 1–3-grams the same way (exactly :class:`~triage.charngrams.CharNgramTfidf`);
 - each head: the linear SVM's decision values ``x·Wᵀ + b``, then the Platt sigmoid of each
   class and the normalisation of :class:`~sklearn.calibration.CalibratedClassifierCV`.
@@ -49,7 +50,7 @@ class _WordBlock:
     whenever the bigrams are counted on the same documents as the unigrams; checked here).
     """
 
-    def __init__(self, segmenter, vocab: dict[str, int], idf: list[float]) -> None:
+    def __init__(self, segmenter, vocab: dict[str, int], idf: list[float], norm_floor: float = 0.0) -> None:
         V = len(vocab)
         unigrams: dict[str, int] = {}
         keys, cols = [], []
@@ -72,6 +73,7 @@ class _WordBlock:
         self.ids = unigrams
         self.V = V
         self.idf = np.asarray(idf, dtype=np.float64)
+        self.norm_floor = norm_floor
         self.segmenter = segmenter
 
     def _tokens(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -109,7 +111,7 @@ class _WordBlock:
             found = self.bigram_keys[pos] == key
             rows.append(doc[:-1][pair][found])
             cols.append(self.bigram_cols[pos[found]])
-        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf, len(texts))
+        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf, len(texts), self.norm_floor)
 
 
 class _Head:
@@ -143,7 +145,7 @@ class CompiledPredictor:
 
     def __init__(self, model) -> None:
         self.segment = model.segmenter_.cut
-        self.blocks: list[tuple[str, dict[str, int], list[float], int, tuple[int, int]]] = []
+        self.blocks: list[tuple[str, dict[str, int], list[float], int, tuple[int, int], float]] = []
         self.char_block = None
         offset = 0
         for name, block in model.features_.transformer_list:
@@ -152,17 +154,19 @@ class CompiledPredictor:
             else:
                 self.char_block = block
                 vocab = {str(n): i for i, n in enumerate(block.get_feature_names_out())}
-            self.blocks.append((name, vocab, block.idf_.tolist(), offset, tuple(block.ngram_range)))
+            # a model saved before the norm floor has plain L2 rows: floor 0
+            floor = float(getattr(block, "norm_floor_", 0.0))
+            self.blocks.append((name, vocab, block.idf_.tolist(), offset, tuple(block.ngram_range), floor))
             offset += len(block.idf_)
         self.n_features = offset
         self.char_index = None
         if self.char_block is not None:
             self.char_index = [KeyIndex(keys) for keys in self.char_block.vocabulary_keys_]
         self.word_block = None
-        for name, vocab, idf, _, ngrams in self.blocks:
+        for name, vocab, idf, _, ngrams, floor in self.blocks:
             if name == "word" and ngrams == (1, 2):
                 try:
-                    self.word_block = _WordBlock(model.segmenter_, vocab, idf)
+                    self.word_block = _WordBlock(model.segmenter_, vocab, idf, floor)
                 except ValueError:
                     pass
         self.heads = {
@@ -199,7 +203,7 @@ class CompiledPredictor:
         if n < self.VECTORISED_FROM or (self.char_block is None and self.word_block is None):
             return self._python_features(texts)
         rows, cols, vals = [], [], []
-        for name, _, _, offset, _ in self.blocks:
+        for name, _, _, offset, _, _ in self.blocks:
             part = None
             if name == "char":
                 part = self.char_block.coo(texts, self.char_index)
@@ -229,7 +233,7 @@ class CompiledPredictor:
         log = math.log
         sqrt = math.sqrt
         tokens = None
-        for name, vocab, idf, offset, ngrams in self.blocks:
+        for name, vocab, idf, offset, ngrams, floor in self.blocks:
             if name == skip:
                 continue
             if name == "word":
@@ -247,7 +251,7 @@ class CompiledPredictor:
                 continue
             cols = sorted(counts)
             vals = [(1.0 + log(counts[j])) * idf[j] for j in cols]
-            norm = sqrt(sum(v * v for v in vals))
+            norm = max(sqrt(sum(v * v for v in vals)), floor)
             indices.extend(j + offset for j in cols)
             values.extend(v / norm for v in vals)
         return indices, values

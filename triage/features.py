@@ -8,8 +8,12 @@ Two TF-IDF blocks side by side (:class:`sklearn.pipeline.FeatureUnion`):
   :class:`triage.charngrams.CharNgramTfidf`, a numpy equivalent of scikit-learn's
   ``TfidfVectorizer(analyzer="char")`` that is several times faster.
 
-Both use sublinear TF and L2 normalisation. The README's "Features" section gives the
-measured comparison that led to this choice.
+Both use sublinear TF and a *floored* L2 normalisation: each row is divided by
+``max(its norm, norm_floor_)``, the floor being a quantile (``norm_floor_quantile``) of the
+training rows' norms. Plain L2 stretches a two-character reply to unit length, so its one
+common n-gram ("在", "现在") carries a whole message's weight and a linear head gives it an
+extreme score; with the floor, messages with little evidence score near the prior. The
+README's "Features" section gives the measured comparison that led to these choices.
 """
 
 from __future__ import annotations
@@ -18,10 +22,72 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from triage.charngrams import CharNgramTfidf
+from triage.charngrams import CharNgramTfidf, quantile_floor, row_norms, soft_l2_normalize
 from triage.segment import Segmenter
 
-__all__ = ["make_features"]
+__all__ = ["WordTfidf", "make_features"]
+
+
+class WordTfidf(TfidfVectorizer):
+    """Word n-gram TF-IDF (sublinear TF, smoothed IDF) with floored L2 rows.
+
+    A :class:`~sklearn.feature_extraction.text.TfidfVectorizer` whose rows are divided by
+    ``max(L2 norm, norm_floor_)`` (see :func:`triage.charngrams.soft_l2_normalize`).
+    The settings triage does not vary (no lowercasing, no token pattern, sublinear TF) are
+    fixed; the parameters below are stored as given.
+
+    Parameters
+    ----------
+    tokenizer : callable
+        Text → list of tokens; a module-level function or bound method, so the vectorizer
+        pickles.
+    ngram_range : tuple of int, default=(1, 1)
+    min_df : int, default=1
+    max_features : int or None, default=None
+    norm_floor_quantile : float, default=0.0
+        Quantile of the training rows' norms used as ``norm_floor_``; 0 gives plain L2 rows.
+    dtype : numpy dtype, default=numpy.float32
+    """
+
+    def __init__(
+        self,
+        *,
+        tokenizer=None,
+        ngram_range: tuple[int, int] = (1, 1),
+        min_df: int = 1,
+        max_features: int | None = None,
+        norm_floor_quantile: float = 0.0,
+        dtype=np.float32,
+    ) -> None:
+        super().__init__(
+            tokenizer=tokenizer,
+            token_pattern=None,
+            lowercase=False,
+            ngram_range=ngram_range,
+            min_df=min_df,
+            max_features=max_features,
+            sublinear_tf=True,
+            norm=None,
+            dtype=dtype,
+        )
+        self.norm_floor_quantile = norm_floor_quantile
+
+    def fit(self, raw_documents, y=None):
+        """Learn the vocabulary, IDF and norm floor."""
+        self.fit_transform(raw_documents)
+        return self
+
+    def fit_transform(self, raw_documents, y=None):
+        """Learn the vocabulary, IDF and norm floor; return the TF-IDF matrix."""
+        quantile_floor(np.zeros(1), self.norm_floor_quantile)  # validate before the work
+        raw = super().fit_transform(raw_documents)
+        self.norm_floor_ = quantile_floor(row_norms(raw), self.norm_floor_quantile)
+        return soft_l2_normalize(raw, self.norm_floor_)
+
+    def transform(self, raw_documents):
+        """TF-IDF matrix of documents, rows divided by ``max(norm, norm_floor_)``."""
+        return soft_l2_normalize(super().transform(raw_documents), self.norm_floor_)
+
 
 
 def make_features(
@@ -31,6 +97,7 @@ def make_features(
     char_ngram_range: tuple[int, int] = (1, 3),
     min_df: int = 1,
     max_features: int | None = None,
+    norm_floor_quantile: float = 0.0,
 ) -> FeatureUnion:
     """Build the (unfitted) word + character TF-IDF feature union.
 
@@ -45,26 +112,25 @@ def make_features(
         Minimum document frequency of a feature.
     max_features : int or None
         Cap on the word block's vocabulary size.
+    norm_floor_quantile : float
+        Quantile of each block's training row norms used as its norm floor (0: plain L2).
     """
     blocks = []
     if word_ngram_range != (0, 0):
         blocks.append(
             (
                 "word",
-                TfidfVectorizer(
+                WordTfidf(
                     tokenizer=segmenter.cut,
-                    token_pattern=None,
-                    lowercase=False,
                     ngram_range=word_ngram_range,
                     min_df=min_df,
                     max_features=max_features,
-                    sublinear_tf=True,
-                    dtype=np.float32,
+                    norm_floor_quantile=norm_floor_quantile,
                 ),
             )
         )
     if char_ngram_range != (0, 0):
-        blocks.append(("char", CharNgramTfidf(ngram_range=char_ngram_range, min_df=min_df, dtype=np.float32)))
+        blocks.append(("char", CharNgramTfidf(ngram_range=char_ngram_range, min_df=min_df, norm_floor_quantile=norm_floor_quantile)))
     if not blocks:
         raise ValueError("make_features needs at least one block; got word and char ranges (0, 0).")
     return FeatureUnion(blocks)

@@ -134,6 +134,11 @@ class TriageClassifier(BaseEstimator):
         N-gram ranges of the word and character TF-IDF blocks.
     min_df : int, default=2
         Minimum document frequency of a feature.
+    norm_floor_quantile : float, default=0.25
+        Each feature block divides a row by ``max(its L2 norm, floor)``, the floor being
+        this quantile of the training rows' norms, so that very short messages (little
+        evidence) score near the prior instead of on one n-gram's full weight; 0 gives
+        plain L2 rows (see :mod:`triage.features`).
     C : float, default=0.5
         Inverse regularisation strength of both linear-SVM heads.
     class_weight : {"balanced", None}, default=None
@@ -167,6 +172,7 @@ class TriageClassifier(BaseEstimator):
         word_ngram_range: tuple[int, int] = (1, 2),
         char_ngram_range: tuple[int, int] = (1, 3),
         min_df: int = 2,
+        norm_floor_quantile: float = 0.25,
         C: float = 0.5,
         class_weight: str | None = None,
         calibration_cv: int = 5,
@@ -185,6 +191,7 @@ class TriageClassifier(BaseEstimator):
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
+        self.norm_floor_quantile = norm_floor_quantile
         self.C = C
         self.class_weight = class_weight
         self.calibration_cv = calibration_cv
@@ -251,6 +258,7 @@ class TriageClassifier(BaseEstimator):
             word_ngram_range=tuple(self.word_ngram_range),
             char_ngram_range=tuple(self.char_ngram_range),
             min_df=self.min_df,
+            norm_floor_quantile=self.norm_floor_quantile,
         )
         M = self.features_.fit_transform(norm)
         self.category_head_ = self._fit_head(M, y_cat) if y_cat is not None else None
