@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from triage.batch import BatchSummary, classify_messages, predict_frame
+from triage.batch import BatchSummary, chunked, classify_messages, in_chunk_order, pack_messages, predict_frame, unpack_messages
 from triage.cli import main
 from triage.exceptions import ChatLogDecodeError
 from triage.records import Message, MessageKind
@@ -73,9 +73,74 @@ def test_predict_frame_handles_missing_values(shipped_model):
 
 def test_worker_processes_give_the_same_results(shipped_model):
     many = [Message(f"{t} {i}", line=i + 1, index=i) for i, t in enumerate(["收到", "救命 着火了", "钱包丢了"] * 40)]
-    one = [o.prediction.category for o in classify_messages(many, model=shipped_model, chunk_size=16)]
-    two = [o.prediction.category for o in classify_messages(many, chunk_size=16, workers=2)]
-    assert one == two
+    one = [o.prediction for o in classify_messages(many, model=shipped_model, chunk_size=16)]
+    for workers in (2, 3):
+        out = list(classify_messages(many, model=shipped_model, chunk_size=16, workers=workers))
+        assert [o.message for o in out] == many
+        assert [o.prediction for o in out] == one
+
+
+def _chunk_length(model, payload):
+    return (len(payload), payload[0] if payload else None)
+
+
+def test_in_chunk_order_keeps_order_and_finishes_chunks_read_before_an_error(shipped_model):
+    def source():
+        yield from MESSAGES * 5
+        raise ChatLogDecodeError("log.txt: cannot decode byte 0xff at offset 9")
+
+    got = []
+    with pytest.raises(ChatLogDecodeError, match="offset 9"):
+        for chunk, result in in_chunk_order(
+            chunked(source(), 3), _chunk_length, pack_messages, local_payload=list, model=shipped_model, workers=2
+        ):
+            assert result[0] == len(chunk)
+            # a helper received tuples, this process the Message objects: both are the chunk's first record
+            assert unpack_messages([result[1]]) == [chunk[0]]
+            got.extend(chunk)
+    assert got == MESSAGES * 5
+
+
+def test_pack_messages_round_trip():
+    packed = pack_messages(MESSAGES)
+    assert all(isinstance(row, tuple) for row in packed)
+    assert unpack_messages(packed) == MESSAGES
+    assert unpack_messages(MESSAGES) == MESSAGES and unpack_messages([]) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_write_log_with_workers_writes_the_same_file(tmp_path, shipped_model, shared_dir, suffix):
+    from triage.outputs import RecordWriter
+
+    log = shared_dir / "chatformats" / "memotrace-v2-txt.txt"
+    outputs = []
+    for workers in (1, 2):
+        path = tmp_path / f"w{workers}{suffix}"
+        reports = []
+        with RecordWriter(path) as writer:
+            reports = list(writer.write_log(log, model=shipped_model, chunk_size=3, workers=workers))
+        summary = BatchSummary()
+        for report in reports:
+            summary.update(report.summary)
+        assert summary.reconciles() and summary.read == sum(r.rows for r in reports) == writer.rows
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1]
+    # the same rows as writing classify_messages' records one by one
+    from triage.batch import classify_log
+
+    path = tmp_path / f"one_by_one{suffix}"
+    with RecordWriter(path) as writer:
+        for item in classify_log(log, model=shipped_model):
+            writer.write(item)
+    assert path.read_bytes() == outputs[0]
+
+
+def test_write_log_needs_an_open_writer(tmp_path, shipped_model):
+    from triage.outputs import RecordWriter
+
+    writer = RecordWriter(tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="expected an open RecordWriter"):
+        next(writer.write_log(tmp_path / "log.txt", model=shipped_model))
 
 
 def test_cli_classify_writes_every_row_and_summary(tmp_path, capsys, shared_dir):

@@ -16,10 +16,11 @@ import concurrent.futures
 import dataclasses
 import itertools
 import multiprocessing
+import operator
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from triage.model import Prediction, TriageClassifier
@@ -35,6 +36,7 @@ __all__ = [
     "classify_messages",
     "chunked",
     "classify_log",
+    "in_chunk_order",
     "predict_frame",
 ]
 
@@ -219,8 +221,28 @@ def _init_worker(model_dir: str | None, model: TriageClassifier | None) -> None:
         _WORKER_MODEL = cached_model(model_dir)
 
 
-def _predict_in_worker(texts: list[str]) -> list[Prediction]:
-    return _WORKER_MODEL.predict(texts) if texts else []
+_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Message))
+_message_values = operator.attrgetter(*_MESSAGE_FIELDS)
+
+
+def pack_messages(chunk: Sequence[Message]) -> list[tuple]:
+    """Messages as tuples of their fields: about four times cheaper to send to a worker."""
+    return [_message_values(m) for m in chunk]
+
+
+def unpack_messages(rows: Sequence[tuple] | Sequence[Message]) -> list[Message]:
+    """Inverse of :func:`pack_messages` (messages are returned as they are)."""
+    if rows and isinstance(rows[0], Message):
+        return list(rows)
+    return [Message(*values) for values in rows]
+
+
+def _call_in_worker(work: Callable[[TriageClassifier, Any], Any], payload: Any) -> Any:
+    return work(_WORKER_MODEL, payload)
+
+
+def _predict_texts(model: TriageClassifier, texts: list[str]) -> list[Prediction]:
+    return model.predict(texts) if texts else []
 
 
 def _worker_start(model: TriageClassifier | None):
@@ -275,29 +297,75 @@ def classify_messages(
         raise ValueError(f"expected chunk_size >= 1, got {chunk_size}")
     if workers < 1:
         raise ValueError(f"expected workers >= 1, got {workers}")
+    if model is None:
+        from triage.api import default_model
+
+        model = default_model()
+    chunks = chunked(messages, chunk_size)
     if workers == 1:
-        if model is None:
-            from triage.api import default_model
-
-            model = default_model()
-        for chunk in chunked(messages, chunk_size):
-            texts = _texts(chunk)
-            yield from _merge(chunk, model.predict(texts) if texts else [])
+        for chunk in chunks:
+            yield from _merge(chunk, _predict_texts(model, _texts(chunk)))
         return
+    for chunk, predictions in in_chunk_order(chunks, _predict_texts, _texts, model=model, workers=workers):
+        yield from _merge(chunk, predictions)
 
+
+def in_chunk_order(
+    chunks: Iterable[list[Message]],
+    work: Callable[[TriageClassifier, Any], Any],
+    payload: Callable[[list[Message]], Any],
+    *,
+    model: TriageClassifier,
+    workers: int,
+    local_payload: Callable[[list[Message]], Any] | None = None,
+) -> Iterator[tuple[list[Message], Any]]:
+    """Run ``work(model, payload(chunk))`` for every chunk on ``workers`` processes; yield in order.
+
+    ``local_payload`` (default ``payload``) makes the argument of chunks done in this process,
+    which need not be packed for sending.
+    The workers are this process and ``workers - 1`` helper processes. Helpers get up to
+    two chunks each in flight; this process reads the chunks, hands them out, and does
+    the work of any chunk that finds every helper busy — so on ``workers`` cores nothing
+    waits, and the chunks this process keeps cost no transfer between processes.
+    ``work`` must be a module-level function (helpers receive it by name).
+
+    Yields ``(chunk, result)`` pairs in chunk order. If reading the chunks raises, the
+    chunks read before are still finished and yielded, then the error propagates.
+    """
     context, initargs = _worker_start(model)
+    helpers = workers - 1
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=initargs
+        max_workers=helpers, mp_context=context, initializer=_init_worker, initargs=initargs
     ) as pool:
+        # (chunk, future) for a helper's chunk, (chunk, None, result) for one done here
         pending: collections.deque = collections.deque()
-        for chunk in chunked(messages, chunk_size):
-            pending.append((chunk, pool.submit(_predict_in_worker, _texts(chunk))))
-            while len(pending) >= 2 * workers:
-                done_chunk, future = pending.popleft()
-                yield from _merge(done_chunk, future.result())
+
+        def finish(entry: tuple) -> tuple[list[Message], Any]:
+            return (entry[0], entry[2]) if len(entry) == 3 else (entry[0], entry[1].result())
+
+        source = iter(chunks)
+        source_error: Exception | None = None
+        while True:
+            try:
+                chunk = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:  # a reader error: finish what was read first
+                source_error = exc
+                break
+            while pending and (len(pending[0]) == 3 or pending[0][1].done()):
+                yield finish(pending.popleft())
+            busy = sum(1 for entry in pending if len(entry) == 2 and not entry[1].done())
+            if busy < 3 * helpers:
+                pending.append((chunk, pool.submit(_call_in_worker, work, payload(chunk))))
+            else:
+                pending.append((chunk, None, work(model, (local_payload or payload)(chunk))))
+            while len(pending) > 4 * workers:  # the oldest helper chunk is slow: wait for it
+                yield finish(pending.popleft())
         while pending:
-            done_chunk, future = pending.popleft()
-            yield from _merge(done_chunk, future.result())
+            yield finish(pending.popleft())
+        if source_error is not None:
+            raise source_error
 
 
 def classify_log(

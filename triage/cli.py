@@ -47,7 +47,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         return run_distributed(args)
     from tqdm import tqdm
 
-    from triage.batch import BatchSummary, classify_log
+    from triage.batch import BatchSummary
     from triage.outputs import RecordWriter
 
     # Loaded here even with --workers N: on Linux the workers are then forked with the model
@@ -72,14 +72,13 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     ) as bar:
         for path in args.logs:
             try:
-                for item in classify_log(
+                for report in writer.write_log(
                     path, model=model, format=args.format, chunk_size=args.chunk_size, workers=args.workers, **reader_options
                 ):
-                    writer.write(item)
-                    summary.add(item)
-                    bar.update()
-                    if item.status == "error":
-                        tqdm.write(f"{item.message.source}:{item.message.line}: {item.message.error}", file=sys.stderr)
+                    summary.update(report.summary)
+                    bar.update(report.rows)
+                    for source, line, why in report.errors:
+                        tqdm.write(f"{source}:{line}: {why}", file=sys.stderr)
             except (ChatLogError, OSError) as exc:
                 failed_files.append(path)
                 tqdm.write(f"triage classify: {exc}", file=sys.stderr)

@@ -56,6 +56,7 @@ CHINA_TZ = _dt.timezone(_dt.timedelta(hours=8), "CST")
 
 # --------------------------------------------------------------------------- time
 
+_PLAIN_TIME_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.ASCII)
 _TIME_RE = re.compile(
     r"""^\s*
     (?:(?P<y>\d{4})\s*[-/.年]\s*)?
@@ -114,6 +115,10 @@ def parse_time(value: Any, *, year: int | None = None) -> _dt.datetime | None:
     text = str(value).strip()
     if not text:
         return None
+    if _PLAIN_TIME_RE.fullmatch(text) is not None:  # the common "2024-03-05 08:12:03", fast
+        return _dt.datetime(
+            int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19])
+        )
     if len(text) > 64:
         raise ValueError(f"unrecognised time {text[:64]!r}...")
     if re.fullmatch(r"\d{9,13}(?:\.\d+)?", text):
@@ -194,6 +199,8 @@ def placeholder_kind(text: str) -> str | None:
     ``[红包]`` → other. Text with an inline placeholder (``丢了[图片]``) is not one.
     """
     body = text.strip()
+    if not body or body[0] not in "[【!语":  # every placeholder starts so; most texts do not
+        return None
     m = _BRACKET_RE.match(body)
     if m is not None:
         kind = _BRACKET_KINDS.get(m["name"])
@@ -333,6 +340,8 @@ def extract_mentions(text: str) -> list[str]:
     letter or digit (an e-mail address) is not a mention.
     """
     found: list[str] = []
+    if "@" not in text and "＠" not in text:
+        return found
     for m in _AT_RE.finditer(text):
         start = m.end()
         stop = text.find("\u2005", start)
@@ -523,6 +532,8 @@ class Block(NamedTuple):
             start += 1
         while end > start and not lines[end - 1].strip():
             end -= 1
+        if end - start == 1:  # one line: what dedent does to it, without its regexes
+            return [lines[start].lstrip(" \t")]
         return textwrap.dedent("\n".join(lines[start:end])).split("\n") if end > start else []
 
     @property
