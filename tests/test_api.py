@@ -110,6 +110,23 @@ def test_shipped_model_sanity_per_category(shipped_model, text, category, urgenc
         assert p.urgency == urgency, p
 
 
+# Very short alarms, the kind typed in a hurry; written for this test, not from the corpus.
+SHORT_ALARMS = ["救命！！", "救命啊", "快来人", "快来人啊！！！", "着火了！", "着火啦", "有人晕倒了", "煤气泄漏", "有人跳楼", "打劫啊", "孩子走丢了"]
+
+
+@pytest.mark.parametrize("text", SHORT_ALARMS)
+def test_short_alarms_are_critical(shipped_model, text):
+    # the norm floor shrinks short messages towards the prior; the safety net must still catch these
+    p = shipped_model.predict(text)
+    assert p.urgency == "critical", p
+    assert [q.urgency for q in shipped_model.predict([text] * 70)] == ["critical"] * 70  # batch path too
+
+
+def test_short_everyday_messages_are_not_critical(shipped_model):
+    for text in ["在", "在在 在", "你现在在哪", "我现在在车上", "马上到", "快点下来", "起来了"]:
+        assert shipped_model.predict(text).urgency != "critical", text
+
+
 def test_negated_and_joking_alarm_words_are_not_critical(shipped_model):
     for text in ["不是着火，是楼下在烧烤，烟有点大", "今天作业多到救命", "热死了救命啊"]:
         assert shipped_model.predict(text).urgency != "critical", text

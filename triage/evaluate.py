@@ -270,7 +270,8 @@ def _markdown(result: dict[str, Any], images: dict[str, str]) -> str:
         t = m["thresholds"]
         out.append(
             f"- critical operating point: score ≥ {t.get('critical_threshold')} "
-            f"(≥ {t.get('lexicon_threshold')} with a life-threat word)"
+            f"(≥ {t.get('lexicon_threshold')} with a life-threat word; any score with one in ≤ "
+            f"{t.get('lexicon_max_chars', 0)} characters)"
         )
     out += ["", "| head | accuracy | macro-F1 | ECE | Brier |", "|---|---:|---:|---:|---:|"]
     for head in HEADS:

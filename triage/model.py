@@ -15,7 +15,11 @@ Heads
   *critical score* — the larger of P(urgency=critical) and P(category=emergency) — reaches
   ``critical_threshold_``, or reaches the lower ``lexicon_threshold_`` while the message
   holds an uncancelled life-threat word (:mod:`triage.safety`). Both thresholds are tuned in
-  ``fit`` on out-of-fold predictions of the training data for ``critical_recall``.
+  ``fit`` on out-of-fold predictions of the training data for ``critical_recall``. A message
+  of at most ``lexicon_max_chars`` characters with an uncancelled life-threat word
+  ("救命啊！！", "着火了") is ``critical`` whatever its score: it carries too little evidence
+  for the model (the norm floor of :mod:`triage.features` shrinks it towards the prior) and
+  too little context to hide a cue that cancels the word.
 
 Review
 ------
@@ -149,6 +153,9 @@ class TriageClassifier(BaseEstimator):
         Out-of-fold recall of ``critical`` the urgency thresholds are tuned for.
     use_lexicon : bool, default=True
         Use the life-threat lexicon safety net.
+    lexicon_max_chars : int, default=10
+        Normalised messages up to this length with an uncancelled life-threat word are
+        ``critical`` whatever their score (0 turns this rule off).
     couple_heads : bool, default=True
         Let P(category=emergency) count as a critical score.
     confidence_threshold : float, default=0.5
@@ -178,6 +185,7 @@ class TriageClassifier(BaseEstimator):
         calibration_cv: int = 5,
         critical_recall: float = 0.98,
         use_lexicon: bool = True,
+        lexicon_max_chars: int = 10,
         couple_heads: bool = True,
         confidence_threshold: float = 0.5,
         ambiguity_margin: float = 0.1,
@@ -197,6 +205,7 @@ class TriageClassifier(BaseEstimator):
         self.calibration_cv = calibration_cv
         self.critical_recall = critical_recall
         self.use_lexicon = use_lexicon
+        self.lexicon_max_chars = lexicon_max_chars
         self.couple_heads = couple_heads
         self.confidence_threshold = confidence_threshold
         self.ambiguity_margin = ambiguity_margin
@@ -300,13 +309,14 @@ class TriageClassifier(BaseEstimator):
         c_proba = self._oof_probabilities(norm, y_cat, y_cat) if (y_cat is not None and self.couple_heads) else None
         score = self._critical_scores(u_proba, c_proba)
         lex = np.array([bool(threat_terms(t)) for t in norm]) if self.use_lexicon else np.zeros(len(norm), bool)
+        short = lex & (np.array([len(t) for t in norm]) <= self.lexicon_max_chars)
         truth = y_urg == CRITICAL
         grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
         best = None
         for t in grid:
             above = score >= t
             for t_lex in grid[grid <= t] if self.use_lexicon else [t]:
-                pred = above | (lex & (score >= t_lex))
+                pred = above | short | (lex & (score >= t_lex))
                 tp = int(np.sum(pred & truth))
                 recall = tp / max(1, int(truth.sum()))
                 precision = tp / max(1, int(pred.sum()))
@@ -319,6 +329,7 @@ class TriageClassifier(BaseEstimator):
         self.threshold_report_ = {
             "critical_threshold": float(t),
             "lexicon_threshold": float(t_lex),
+            "lexicon_max_chars": self._short_max(),
             "oof_critical_recall": round(recall, 4),
             "oof_critical_precision": round(precision, 4),
             "target_recall": self.critical_recall,
@@ -340,6 +351,7 @@ class TriageClassifier(BaseEstimator):
                 crit = urg_labels.index(CRITICAL)
                 emerg = cat_labels.index(EMERGENCY) if self.couple_heads and EMERGENCY in cat_labels else None
                 lowest = min(self.critical_threshold_, self.lexicon_threshold_)
+                short_max = self._short_max()
             rows = []
             for text in norm:
                 cp, up = compiled.proba_lists(text)
@@ -359,10 +371,10 @@ class TriageClassifier(BaseEstimator):
                     score = up[crit]
                     if emerg is not None and cp is not None:
                         score = max(score, cp[emerg])
-                    if score >= lowest and urg != CRITICAL:
+                    if urg != CRITICAL and (score >= lowest or len(text) <= short_max):
                         if score >= self.critical_threshold_:
                             urg, flags, unsure = CRITICAL, ("critical_by_threshold",), True
-                        elif self.use_lexicon and score >= self.lexicon_threshold_ and threat_terms(text):
+                        elif self.use_lexicon and (score >= self.lexicon_threshold_ or len(text) <= short_max) and threat_terms(text):
                             urg, flags, unsure = CRITICAL, ("safety_net",), True
                 cs = dict(zip(cat_labels, cp)) if cp is not None else {}
                 us = dict(zip(urg_labels, up)) if up is not None else {}
@@ -381,13 +393,21 @@ class TriageClassifier(BaseEstimator):
         if self.critical_threshold_ is not None:
             score = self._critical_scores(u_proba, c_proba)
             lowest = min(self.critical_threshold_, self.lexicon_threshold_)
-            for i in np.flatnonzero(score >= lowest).tolist():
+            short_max = self._short_max()
+            candidates = score >= lowest
+            if short_max:
+                candidates |= np.fromiter((len(t) <= short_max for t in norm), dtype=bool, count=n)
+            for i in np.flatnonzero(candidates).tolist():
                 if urgs[i] == CRITICAL:
                     continue
                 if score[i] >= self.critical_threshold_:
                     urgs[i] = CRITICAL
                     flags[i] = ("critical_by_threshold",)
-                elif self.use_lexicon and score[i] >= self.lexicon_threshold_ and threat_terms(norm[i]):
+                elif (
+                    self.use_lexicon
+                    and (score[i] >= self.lexicon_threshold_ or len(norm[i]) <= short_max)
+                    and threat_terms(norm[i])
+                ):
                     urgs[i] = CRITICAL
                     flags[i] = ("safety_net",)
                 else:
@@ -407,6 +427,11 @@ class TriageClassifier(BaseEstimator):
         get_flags = flags.get
         no_flags = ()
         return list(zip(cats, urgs, c_dicts, u_dicts, unsure.tolist(), [get_flags(i, no_flags) for i in range(n)]))
+
+    def _short_max(self) -> int:
+        """Length up to which a life-threat word alone makes a message critical (0: never)."""
+        # models saved before this rule have no such parameter: the rule is off for them
+        return int(getattr(self, "lexicon_max_chars", 0)) if self.use_lexicon else 0
 
     @property
     def compiled_(self) -> CompiledPredictor:

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         t = model.threshold_report_
         print(
             f"critical operating point: score >= {t['critical_threshold']} (or >= {t['lexicon_threshold']} with a "
-            f"life-threat word); out-of-fold recall {t['oof_critical_recall']}, precision {t['oof_critical_precision']}"
+            f"life-threat word, or any score with one in <= {t.get('lexicon_max_chars', 0)} characters); out-of-fold recall {t['oof_critical_recall']}, precision {t['oof_critical_precision']}"
         )
     save_model(model, output, extra=extra)
     size = (output / MODEL_FILE).stat().st_size
