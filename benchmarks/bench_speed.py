@@ -9,8 +9,10 @@ One process, unique messages (no cache can help), one Markdown table on stdout:
   ``wordNgrams=2``; predict *including* that segmentation; skipped when ``fasttext`` is not
   importable), ``triage.predict(list)`` and ``triage.predict(str)`` one message at a time;
 - **latency** p50/p99 per message of every one-message-per-call row;
-- **batch**: ``triage.batch.classify_log(path, workers=1)`` vs ``workers=2`` on a generated
-  MemoTrace v2 TXT chat log of ~50k unique messages (written to a temporary directory);
+- **batch**: two jobs, ``workers=1`` vs ``workers=2``, on a generated MemoTrace v2 TXT chat
+  log of ~50k unique messages (written to a temporary directory): the ``triage classify``
+  job (``RecordWriter.write_log``: read, classify, mask, format, write CSV) and
+  ``classify_log`` iterated in Python (every record and its Prediction back in this process);
 - **cold start** (median of 5 fresh interpreters) and their peak RSS:
   ``import triage; triage.predict("你好")`` vs ``import sklearn, jieba; jieba.initialize()``.
 
@@ -202,38 +204,6 @@ def fit_fasttext(texts: list[str], labels: list[str], workdir: Path):
     return fasttext.train_supervised(input=str(path), wordNgrams=2, epoch=10, thread=2, verbose=0, seed=0)
 
 
-# ------------------------------------------------------------------ worker CPU
-def descendant_cpu() -> dict[int, float]:
-    """CPU seconds (user + sys) of each live descendant process, by pid; {} without /proc.
-
-    classify_log's workers are children of the multiprocessing forkserver, not of this
-    process, so ``RUSAGE_CHILDREN`` never sees them; /proc does while they live.
-    """
-    try:
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-        tick = os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, AttributeError):
-        return {}
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    for entry in entries:
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry)
-        children.setdefault(int(fields[1]), []).append(pid)
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
-    out: dict[int, float] = {}
-    stack = [os.getpid()]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            out[child] = cpu[child]
-            stack.append(child)
-    return out
-
-
 # ------------------------------------------------------------------ cold start
 # Appended to each cold-start command: the child's own peak RSS. Its ``ru_maxrss`` is no good
 # here: Linux carries the high-water mark of the (large) forking parent across exec.
@@ -416,30 +386,46 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # ---------------------------------------------------------------- batch log
     from triage.batch import classify_log
+    from triage.outputs import RecordWriter
 
     log_texts = log_messages(messages, args.log_messages)
     log_path = workdir / "memotrace_v2.txt"
     write_memotrace_v2_txt(log_path, log_texts)
-    batch: dict[int, dict[str, float]] = {}
-    for r in range(2 if not args.quick else 1):
-        for workers in (1, 2):
-            log(f"classify_log workers={workers} ({len(log_texts)} messages), round {r + 1}")
-            before = descendant_cpu()
-            after = before
-            c0, w0 = time.process_time(), time.perf_counter()
-            total = classified = 0
-            for item in classify_log(log_path, workers=workers):
-                total += 1
-                classified += item.status == "classified"
-                if total == len(log_texts):  # every chunk is done; the workers are still alive
-                    after = descendant_cpu()
-            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-            worker_cpu = sum(v - before.get(pid, 0.0) for pid, v in after.items())
-            if total != len(log_texts):
-                raise RuntimeError(f"classify_log returned {total} records for {len(log_texts)} messages")
-            best = batch.get(workers)
-            if best is None or wall < best["wall"]:
-                batch[workers] = {"wall": wall, "parent_cpu": cpu, "worker_cpu": worker_cpu, "n": total, "classified": classified}
+
+    def job_write(workers: int) -> tuple[int, int]:
+        """The ``triage classify LOG -o out.csv`` job: read, classify, mask, format, write."""
+        with RecordWriter(workdir / f"classified_{workers}.csv") as writer:
+            reports = list(writer.write_log(log_path, workers=workers))
+        return sum(r.rows for r in reports), sum(r.summary.classified for r in reports)
+
+    def job_iterate(workers: int) -> tuple[int, int]:
+        """``classify_log`` consumed in Python: every record back in this process with its Prediction."""
+        total = classified = 0
+        for item in classify_log(log_path, workers=workers):
+            total += 1
+            classified += item.status == "classified"
+        return total, classified
+
+    batch: dict[tuple[str, int], dict[str, float]] = {}
+    for r in range(3 if not args.quick else 1):
+        for job_name, job in (("write", job_write), ("iterate", job_iterate)):
+            for workers in (1, 2):
+                log(f"batch job {job_name}, workers={workers} ({len(log_texts)} messages), round {r + 1}")
+                # helpers are forked children of this process (it holds the model and runs no
+                # other thread), reaped when the job ends: RUSAGE_CHILDREN counts their CPU
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                c0, w0 = time.process_time(), time.perf_counter()
+                total, classified = job(workers)
+                wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                worker_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                if total != len(log_texts):
+                    raise RuntimeError(f"{job_name} returned {total} records for {len(log_texts)} messages")
+                best = batch.get((job_name, workers))
+                if best is None or wall < best["wall"]:
+                    batch[(job_name, workers)] = {
+                        "wall": wall, "parent_cpu": cpu, "worker_cpu": worker_cpu, "n": total, "classified": classified
+                    }
 
     # ---------------------------------------------------------------- cold start
     log(f"cold start: {args.cold_reps} fresh interpreters each")
@@ -479,22 +465,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {name} | {fmt_rate(res.rate)} | {fmt_rate(res.wall_rate)} | {fmt_ratio(vs_jb)} | {fmt_ratio(vs_ft)} "
             f"| {fmt_us(p50)} | {fmt_us(p99)} | {target} |"
         )
-    one, two = batch[1], batch[2]
-    speedup = one["wall"] / two["wall"]
-    # What 2 idle cores would allow: the parent's own CPU, or half of all the CPU used.
-    idle_bound = (one["parent_cpu"] + one["worker_cpu"]) / max(two["parent_cpu"], (two["parent_cpu"] + two["worker_cpu"]) / 2)
-    for workers in (1, 2):
-        b = batch[workers]
-        target = ""
-        if workers == 2:
-            target = f"{speedup:.2f}× workers=1 (≥ 1.7×) {check(speedup >= 1.7)}"
-            if two["worker_cpu"] > 0:
+    job_titles = {
+        "write": "`triage classify` job (`RecordWriter.write_log` → CSV)",
+        "iterate": "`classify_log` iterated in Python",
+    }
+    for job_name in ("write", "iterate"):
+        one, two = batch[(job_name, 1)], batch[(job_name, 2)]
+        speedup = one["wall"] / two["wall"]
+        # What 2 idle cores would allow: half of all the CPU the 2-worker job used.
+        idle_bound = one["wall"] / ((two["parent_cpu"] + two["worker_cpu"]) / 2)
+        for workers in (1, 2):
+            b = batch[(job_name, workers)]
+            target = ""
+            if workers == 2:
+                target = f"{speedup:.2f}× workers=1" + (f" (≥ 1.7×) {check(speedup >= 1.7)}" if job_name == "write" else "")
                 target += f"; CPU-bound limit on 2 idle cores ≈ {idle_bound:.2f}×"
-        workers_cpu = f" + workers {b['worker_cpu']:.2f} s" if workers > 1 else ""
-        lines.append(
-            f"| `classify_log`, {b['n']:,}-message MemoTrace v2 TXT ({b['classified']:,} classified), `workers={workers}`: "
-            f"wall {b['wall']:.2f} s, CPU: parent {b['parent_cpu']:.2f} s{workers_cpu} | — | {fmt_rate(b['n'] / b['wall'])} | — | — | — | — | {target} |"
-        )
+            workers_cpu = f" + helper {b['worker_cpu']:.2f} s" if workers > 1 else ""
+            lines.append(
+                f"| {job_titles[job_name]}, {b['n']:,}-message MemoTrace v2 TXT ({b['classified']:,} classified), "
+                f"`workers={workers}`: wall {b['wall']:.2f} s, CPU: this process {b['parent_cpu']:.2f} s{workers_cpu} "
+                f"| — | {fmt_rate(b['n'] / b['wall'])} | — | — | — | — | {target} |"
+            )
     tri, base = cold[COLD_TRIAGE], cold[COLD_BASELINE]
     for code, c in ((COLD_TRIAGE, tri), (COLD_BASELINE, base)):
         target = ""
