@@ -244,14 +244,19 @@ def unpack_messages(rows: Sequence[tuple] | Sequence[Message]) -> list[Message]:
     return [Message(*values) for values in rows]
 
 
-def _call_in_worker(work: Callable[[TriageClassifier, Any], Any], in_path: str, out_path: str) -> None:
-    with open(in_path, "rb") as fh:
+def _call_in_worker(work: Callable[[TriageClassifier, Any], Any], in_path: str, out_path: str) -> bool:
+    try:  # claim the chunk: this process or the parent (see in_chunk_order), never both
+        os.rename(in_path, in_path + ".claimed")
+    except FileNotFoundError:
+        return False  # the parent took it back
+    with open(in_path + ".claimed", "rb") as fh:
         payload = pickle.load(fh)
-    os.unlink(in_path)
+    os.unlink(in_path + ".claimed")
     result = work(_WORKER_MODEL, payload)
     with open(out_path + ".part", "wb") as fh:
         pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(out_path + ".part", out_path)  # the result file appears complete or not at all
+    return True
 
 
 def _predict_texts(model: TriageClassifier, texts: list[str]) -> list[Prediction]:
@@ -398,12 +403,19 @@ def in_chunk_order(
                 pending.append((chunk, None, work(model, local(chunk))))
             while len(pending) > 4 * workers:  # the oldest helper chunk is slow: wait for it
                 yield finish(pending.popleft())
-        # The end of the input: take back helper chunks that have not started (latest
-        # first) and do them here, instead of waiting idle while a helper works through them.
+        # The end of the input: take back helper chunks that have not started (latest first)
+        # and do them here, instead of waiting idle while a helper works through its queue.
         for i in range(len(pending) - 1, -1, -1):
-            chunk, future, _ = pending[i]
-            if future is not None and future.cancel():
-                pending[i] = (chunk, None, work(model, local(chunk)))
+            chunk, future, out_path = pending[i]
+            if future is None:
+                continue
+            in_path = out_path[: -len(".out")] + ".in"
+            try:
+                os.rename(in_path, in_path + ".taken")
+            except FileNotFoundError:
+                continue  # a helper has claimed it
+            os.unlink(in_path + ".taken")
+            pending[i] = (chunk, None, work(model, local(chunk)))
         while pending:
             yield finish(pending.popleft())
         if source_error is not None:
