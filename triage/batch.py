@@ -342,9 +342,10 @@ def in_chunk_order(
     ``local_payload`` (default ``payload``) makes the argument of chunks done in this process,
     which need not be packed for sending.
     The workers are this process and ``workers - 1`` helper processes. Helpers get up to
-    two chunks each in flight; this process reads the chunks, hands them out, and does
+    three chunks each in flight; this process reads the chunks, hands them out, and does
     the work of any chunk that finds every helper busy — so on ``workers`` cores nothing
-    waits, and the chunks this process keeps cost no transfer between processes.
+    waits, and the chunks this process keeps cost no transfer between processes. At the
+    end of the input it takes back the chunks no helper has started.
     ``work`` must be a module-level function (helpers receive it by name).
 
     Yields ``(chunk, result)`` pairs in chunk order. If reading the chunks raises, the
@@ -397,7 +398,7 @@ def in_chunk_order(
                 break
             while pending and done(pending[0]):
                 yield finish(pending.popleft())
-            if sum(1 for entry in pending if not done(entry)) < 2 * helpers:
+            if sum(1 for entry in pending if not done(entry)) < 3 * helpers:
                 pending.append(submit(chunk))
             else:
                 pending.append((chunk, None, work(model, local(chunk))))
