@@ -439,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The jobs run in a fresh interpreter, as `triage classify` does: this process holds the
     # corpus, fastText and the naive pipelines, which the job's process would not.
-    rounds = 3 if not args.quick else 1
+    rounds = 5 if not args.quick else 1  # ~6 s a round: cheap enough to take the best of more
     log(f"batch jobs in a fresh interpreter: {rounds} round(s) x 2 jobs x workers 1, 2 ({len(log_texts)} messages)")
     proc = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--batch-job", str(log_path), "--rounds", str(rounds)],

@@ -48,7 +48,7 @@ from triage.compiled import CompiledPredictor
 from triage.exceptions import DatasetError
 from triage.features import make_features
 from triage.normalize import MAX_CHARS, normalize, normalize_many
-from triage.safety import threat_terms
+from triage.safety import mentions_threat, threat_terms
 from triage.segment import Segmenter
 
 __all__ = ["Prediction", "TriageClassifier", "as_text_list"]
@@ -396,16 +396,19 @@ class TriageClassifier(BaseEstimator):
             short_max = self._short_max()
             candidates = score >= lowest
             if short_max:
-                candidates |= np.fromiter((len(t) <= short_max for t in norm), dtype=bool, count=n)
+                # short texts without any threat term (most of them) are ruled out by one regex
+                candidates |= np.fromiter((len(t) <= short_max and mentions_threat(t) for t in norm), dtype=bool, count=n)
+            critical_threshold, lexicon_threshold = self.critical_threshold_, self.lexicon_threshold_
             for i in np.flatnonzero(candidates).tolist():
                 if urgs[i] == CRITICAL:
                     continue
-                if score[i] >= self.critical_threshold_:
+                s_i = float(score[i])
+                if s_i >= critical_threshold:
                     urgs[i] = CRITICAL
                     flags[i] = ("critical_by_threshold",)
                 elif (
                     self.use_lexicon
-                    and (score[i] >= self.lexicon_threshold_ or len(norm[i]) <= short_max)
+                    and (s_i >= lexicon_threshold or len(norm[i]) <= short_max)
                     and threat_terms(norm[i])
                 ):
                     urgs[i] = CRITICAL

@@ -16,7 +16,7 @@ import re
 import threading
 from importlib import resources
 
-__all__ = ["Lexicon", "load_lexicon", "threat_terms"]
+__all__ = ["Lexicon", "load_lexicon", "mentions_threat", "threat_terms"]
 
 LEXICON_FILE = "life_threat.txt"
 _NEGATION_WINDOW = 8
@@ -92,6 +92,11 @@ def load_lexicon() -> Lexicon:
                 text = resources.files("triage.data").joinpath(LEXICON_FILE).read_text(encoding="utf-8")
                 _LEXICON = Lexicon.parse(text)
     return _LEXICON
+
+
+def mentions_threat(text: str) -> bool:
+    """Whether a normalised text contains a threat term at all, cancelled or not (one regex scan)."""
+    return load_lexicon()._threat_re.search(text) is not None
 
 
 def threat_terms(text: str) -> list[str]:
