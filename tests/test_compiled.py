@@ -218,7 +218,13 @@ def test_key_index_gives_what_searchsorted_gives():
 
 
 def test_char_block_with_key_index_equals_searchsorted(shipped_model, test_texts):
+    from triage.tfidf import char_ngram_coo
+
     compiled = shipped_model.compiled_
-    got = compiled.char_block.coo(test_texts, compiled.char_index)
-    want = compiled.char_block.coo(test_texts)
+    c = compiled.char_block
+    got = char_ngram_coo(test_texts, c.vocabulary_keys, c.offsets, c.idf, c.ngram_range, c.norm_floor, compiled.char_index)
+    want = char_ngram_coo(test_texts, c.vocabulary_keys, c.offsets, c.idf, c.ngram_range, c.norm_floor)
     assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    # and what the estimator computes
+    block = dict(shipped_model.features_.transformer_list)["char"]
+    assert all(np.array_equal(g, w) for g, w in zip(got, block.coo(test_texts)))

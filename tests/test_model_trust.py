@@ -154,13 +154,16 @@ def test_malicious_pickle_through_the_public_api(copy, tmp_path):
 
 
 def test_default_model_verifies_too(copy, tmp_path, monkeypatch):
-    """``triage.predict`` loads the default model through the same check."""
+    """``default_model()`` loads the shipped estimator through the same check; ``triage.predict``
+    never unpickles it (it runs on ``compiled.npz``, verified the same way)."""
     marker = tmp_path / "pwned"
     payload(copy / MODEL_FILE, marker)
     monkeypatch.setattr(api, "_DEFAULT", None)
+    monkeypatch.setattr(api, "_PREDICTOR", None)
     monkeypatch.setattr(api, "default_model_dir", lambda: copy)
+    assert triage.predict("收到").category == "chitchat"
     with pytest.raises(ModelIntegrityError):
-        triage.predict("收到")
+        api.default_model()
     assert not marker.exists()
 
 

@@ -10,16 +10,23 @@ from importlib import resources
 from pathlib import Path
 from typing import overload
 
-from triage.model import Prediction, TriageClassifier
-from triage.persist import load_model
+from typing import TYPE_CHECKING
 
-__all__ = ["predict", "load", "cached_model", "default_model", "default_model_dir", "DEFAULT_MODEL"]
+from triage.persist import COMPILED_FILE, load_compiled, load_model, read_manifest
+from triage.prediction import CompiledModel, Prediction
+
+if TYPE_CHECKING:  # the estimator imports scikit-learn; triage.predict does not need it
+    from triage.model import TriageClassifier
+
+__all__ = ["predict", "load", "cached_model", "default_model", "default_predictor", "default_model_dir", "DEFAULT_MODEL"]
 
 #: Name of the shipped model directory inside ``models/`` (the ``triage.models`` package).
 DEFAULT_MODEL = "default"
 
 _LOCK = threading.Lock()
 _DEFAULT: TriageClassifier | None = None
+_PREDICTOR: CompiledModel | None = None
+_NO_COMPILED = False  # the shipped directory has no compiled.npz: use the estimator
 _CACHE: dict[str, TriageClassifier] = {}
 
 
@@ -58,6 +65,29 @@ def default_model() -> TriageClassifier:
                 gc.freeze()
                 _DEFAULT = model
     return _DEFAULT
+
+
+def default_predictor() -> TriageClassifier | CompiledModel:
+    """What :func:`predict` runs: the shipped model's prediction arrays, loaded once per process.
+
+    ``models/default/compiled.npz`` is read with numpy alone (no scikit-learn import, no
+    unpickling), which halves the start-up time and memory of ``import triage;
+    triage.predict(...)``. If this process already holds the estimator (:func:`default_model`),
+    that is used instead; a model directory without ``compiled.npz`` falls back to it too.
+    """
+    global _PREDICTOR, _NO_COMPILED
+    if _DEFAULT is not None:
+        return _DEFAULT
+    if _PREDICTOR is None and not _NO_COMPILED:
+        with _LOCK:
+            if _PREDICTOR is None and not _NO_COMPILED:
+                directory = default_model_dir()
+                if COMPILED_FILE in read_manifest(directory).get("files", {}):
+                    _PREDICTOR = load_compiled(directory)  # a damaged file raises, never falls back
+                    gc.freeze()
+                else:
+                    _NO_COMPILED = True
+    return _PREDICTOR if _PREDICTOR is not None else default_model()
 
 
 def cached_model(path: str | os.PathLike[str] | None = None) -> TriageClassifier:
@@ -120,4 +150,4 @@ def predict(texts):
     >>> p.category, p.urgency
     ('emergency', 'critical')
     """
-    return default_model().predict(texts)
+    return default_predictor().predict(texts)

@@ -18,15 +18,18 @@ model file stays the scikit-learn objects it was trained as), and
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from triage.charngrams import KeyIndex, tfidf_coo
+from triage.tfidf import KeyIndex, char_ngram_coo, tfidf_coo
 
 __all__ = ["CompiledPredictor"]
 
@@ -117,17 +120,28 @@ class _WordBlock:
 class _Head:
     """Decision weights and Platt parameters of one calibrated linear-SVM head."""
 
-    def __init__(self, head) -> None:
+    def __init__(self, classes: Sequence[str], coef_t: np.ndarray, intercept: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        self.classes = list(classes)
+        # (n_features, k or 1), contiguous for sparse @ dense; the only copy kept (~11 MB)
+        self.coef_t = np.ascontiguousarray(coef_t, dtype=np.float64)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.a = np.asarray(a, dtype=np.float64)
+        self.b = np.asarray(b, dtype=np.float64)
+        self.binary = len(self.classes) == 2
+
+    @classmethod
+    def from_estimator(cls, head) -> _Head:
+        """From a fitted ``CalibratedClassifierCV(LinearSVC, ensemble=False)``."""
         calibrated = head.calibrated_classifiers_[0]
         svm = calibrated.estimator
         svm = getattr(svm, "estimator", svm)  # FrozenEstimator wraps the SVM
-        self.classes = list(head.classes_)
-        self.intercept = np.asarray(svm.intercept_, dtype=np.float64)
-        self.a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
-        self.b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
-        self.binary = len(self.classes) == 2
-        # (n_features, k or 1), contiguous for sparse @ dense; the only copy kept (~11 MB)
-        self.coef_t = np.ascontiguousarray(np.asarray(svm.coef_, dtype=np.float64).T)
+        return cls(
+            head.classes_,
+            np.asarray(svm.coef_, dtype=np.float64).T,
+            svm.intercept_,
+            [c.a_ for c in calibrated.calibrators],
+            [c.b_ for c in calibrated.calibrators],
+        )
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         decision = X @ self.coef_t + self.intercept
@@ -140,39 +154,144 @@ class _Head:
         return p
 
 
+@dataclasses.dataclass
+class _CharArrays:
+    """The fitted state of the character block (see :func:`triage.tfidf.char_ngram_coo`)."""
+
+    vocabulary_keys: list[np.ndarray]
+    offsets: np.ndarray
+    idf: np.ndarray
+    ngram_range: tuple[int, int]
+    norm_floor: float
+
+
+#: Version of the array layout written by :meth:`CompiledPredictor.to_arrays`.
+ARRAYS_FORMAT = 1
+
+
 class CompiledPredictor:
-    """Features and heads of a fitted model as plain dictionaries and arrays."""
+    """Features and heads of a fitted model as plain dictionaries and arrays.
+
+    Built from a fitted :class:`~triage.model.TriageClassifier` (``CompiledPredictor(model)``)
+    or from the arrays :meth:`to_arrays` saved (:meth:`from_arrays`, which needs no
+    scikit-learn).
+    """
 
     def __init__(self, model) -> None:
-        self.segment = model.segmenter_.cut
-        self.blocks: list[tuple[str, dict[str, int], list[float], int, tuple[int, int], float]] = []
-        self.char_block = None
-        offset = 0
+        blocks = []
         for name, block in model.features_.transformer_list:
+            entry = {
+                "name": name,
+                "ngram_range": tuple(block.ngram_range),
+                "idf": np.asarray(block.idf_, dtype=np.float64),
+                # a model saved before the norm floor has plain L2 rows: floor 0
+                "norm_floor": float(getattr(block, "norm_floor_", 0.0)),
+            }
             if name == "word":
                 vocab = block.vocabulary_
+                terms = [""] * len(vocab)
+                for term, j in vocab.items():
+                    terms[j] = term
+                entry["terms"] = terms
             else:
-                self.char_block = block
-                vocab = {str(n): i for i, n in enumerate(block.get_feature_names_out())}
-            # a model saved before the norm floor has plain L2 rows: floor 0
-            floor = float(getattr(block, "norm_floor_", 0.0))
-            self.blocks.append((name, vocab, block.idf_.tolist(), offset, tuple(block.ngram_range), floor))
-            offset += len(block.idf_)
+                entry["vocabulary_keys"] = list(block.vocabulary_keys_)
+                entry["offsets"] = np.asarray(block.offsets_)
+                entry["terms"] = [str(n) for n in block.get_feature_names_out()]
+            blocks.append(entry)
+        heads = {
+            key: _Head.from_estimator(head) if head is not None else None
+            for key, head in (("category", model.category_head_), ("urgency", model.urgency_head_))
+        }
+        self._build(model.segmenter_, blocks, heads)
+
+    def _build(self, segmenter, blocks: list[dict], heads: dict[str, _Head | None]) -> None:
+        self.segmenter = segmenter
+        self.segment = segmenter.cut
+        self._spec = blocks
+        self.blocks: list[tuple[str, dict[str, int], list[float], int, tuple[int, int], float]] = []
+        self.char_block: _CharArrays | None = None
+        offset = 0
+        for entry in blocks:
+            name, idf = entry["name"], entry["idf"]
+            vocab = {term: j for j, term in enumerate(entry["terms"])}
+            if name == "char":
+                self.char_block = _CharArrays(
+                    list(entry["vocabulary_keys"]), entry["offsets"], idf, entry["ngram_range"], entry["norm_floor"]
+                )
+            self.blocks.append((name, vocab, idf.tolist(), offset, entry["ngram_range"], entry["norm_floor"]))
+            offset += len(idf)
         self.n_features = offset
         self.char_index = None
         if self.char_block is not None:
-            self.char_index = [KeyIndex(keys) for keys in self.char_block.vocabulary_keys_]
+            self.char_index = [KeyIndex(keys) for keys in self.char_block.vocabulary_keys]
         self.word_block = None
         for name, vocab, idf, _, ngrams, floor in self.blocks:
             if name == "word" and ngrams == (1, 2):
                 try:
-                    self.word_block = _WordBlock(model.segmenter_, vocab, idf, floor)
+                    self.word_block = _WordBlock(segmenter, vocab, idf, floor)
                 except ValueError:
                     pass
-        self.heads = {
-            "category": _Head(model.category_head_) if model.category_head_ is not None else None,
-            "urgency": _Head(model.urgency_head_) if model.urgency_head_ is not None else None,
-        }
+        self.heads = heads
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to predict, as named numpy arrays (none of dtype object).
+
+        Saved with :func:`numpy.savez` beside the model file and read back with
+        ``numpy.load(..., allow_pickle=False)``: loading runs no pickle.
+        """
+        meta: dict[str, Any] = {"format": ARRAYS_FORMAT, "blocks": [], "heads": {}}
+        arrays: dict[str, np.ndarray] = {}
+        for entry in self._spec:
+            name = entry["name"]
+            meta["blocks"].append(
+                {"name": name, "ngram_range": list(entry["ngram_range"]), "norm_floor": entry["norm_floor"]}
+            )
+            arrays[f"{name}_idf"] = np.asarray(entry["idf"], dtype=np.float64)
+            arrays[f"{name}_terms"] = np.asarray(entry["terms"], dtype=str)
+            if name == "char":
+                arrays["char_offsets"] = np.asarray(entry["offsets"], dtype=np.int64)
+                for i, keys in enumerate(entry["vocabulary_keys"]):
+                    arrays[f"char_keys_{i}"] = np.asarray(keys, dtype=np.uint64)
+        for key, head in self.heads.items():
+            if head is None:
+                continue
+            meta["heads"][key] = head.classes
+            arrays[f"{key}_coef_t"] = head.coef_t
+            arrays[f"{key}_intercept"] = head.intercept
+            arrays[f"{key}_a"] = head.a
+            arrays[f"{key}_b"] = head.b
+        arrays["meta"] = np.asarray(json.dumps(meta, ensure_ascii=False))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], segmenter) -> CompiledPredictor:
+        """Rebuild from :meth:`to_arrays` output and the model's :class:`~triage.segment.Segmenter`."""
+        meta = json.loads(str(arrays["meta"][()]))
+        if meta.get("format") != ARRAYS_FORMAT:
+            raise ValueError(f"expected compiled arrays of format {ARRAYS_FORMAT}, got {meta.get('format')!r}")
+        blocks = []
+        for info in meta["blocks"]:
+            name = info["name"]
+            entry = {
+                "name": name,
+                "ngram_range": tuple(info["ngram_range"]),
+                "idf": np.asarray(arrays[f"{name}_idf"], dtype=np.float64),
+                "norm_floor": float(info["norm_floor"]),
+                "terms": arrays[f"{name}_terms"].tolist(),
+            }
+            if name == "char":
+                entry["offsets"] = np.asarray(arrays["char_offsets"])
+                count = len(range(*entry["ngram_range"])) + 1
+                entry["vocabulary_keys"] = [np.asarray(arrays[f"char_keys_{i}"]) for i in range(count)]
+            blocks.append(entry)
+        heads: dict[str, _Head | None] = {"category": None, "urgency": None}
+        for key, classes in meta["heads"].items():
+            heads[key] = _Head(
+                classes, arrays[f"{key}_coef_t"], arrays[f"{key}_intercept"], arrays[f"{key}_a"], arrays[f"{key}_b"]
+            )
+        self = cls.__new__(cls)
+        self._build(segmenter, blocks, heads)
+        return self
 
     @staticmethod
     def _word_terms(tokens: list[str], ngrams: tuple[int, int]) -> list[str]:
@@ -196,7 +315,7 @@ class CompiledPredictor:
 
         Small batches are computed term by term in Python (no per-call numpy overhead);
         from :attr:`VECTORISED_FROM` texts on, the character block is computed by the
-        vectorised :class:`~triage.charngrams.CharNgramTfidf` and the word block by
+        vectorised :func:`~triage.tfidf.char_ngram_coo` and the word block by
         :class:`_WordBlock` (both give the same values as the Python code).
         """
         n = len(texts)
@@ -206,7 +325,8 @@ class CompiledPredictor:
         for name, _, _, offset, _, _ in self.blocks:
             part = None
             if name == "char":
-                part = self.char_block.coo(texts, self.char_index)
+                c = self.char_block
+                part = char_ngram_coo(texts, c.vocabulary_keys, c.offsets, c.idf, c.ngram_range, c.norm_floor, self.char_index)
             elif self.word_block is not None:
                 part = self.word_block.coo(texts)
             if part is None:  # the word block the Python way

@@ -31,10 +31,9 @@ the argmax.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, overload
+from collections.abc import Iterable, Sequence
+from typing import overload
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -47,80 +46,22 @@ from sklearn.utils.validation import check_is_fitted
 from triage.compiled import CompiledPredictor
 from triage.exceptions import DatasetError
 from triage.features import make_features
-from triage.normalize import MAX_CHARS, normalize, normalize_many
-from triage.safety import mentions_threat, threat_terms
+from triage.normalize import MAX_CHARS, normalize
+from triage.prediction import (
+    CRITICAL,
+    Prediction,
+    as_text_list,
+    critical_scores,
+    decide,
+    predict_with,
+    short_max_of,
+)
+from triage.safety import threat_terms
 from triage.segment import Segmenter
 
-__all__ = ["Prediction", "TriageClassifier", "as_text_list"]
+__all__ = ["Prediction", "TriageClassifier", "as_text_list"]  # Prediction, as_text_list: from triage.prediction
 
-CRITICAL = "critical"
-EMERGENCY = "emergency"
 _COMPILE_LOCK = threading.RLock()
-
-
-@dataclasses.dataclass(frozen=True)
-class Prediction:
-    """What triage says about one message.
-
-    Attributes
-    ----------
-    text : str
-        The input text, as given.
-    category, urgency : str or None
-        Label ids (None for a head the model does not have).
-    category_scores, urgency_scores : dict
-        Label → probability, each summing to 1 (empty for a missing head).
-    needs_review : bool
-        True when the model is unsure (see the module docstring).
-    flags : tuple of str
-        ``"empty"`` (nothing left after normalisation), ``"truncated"`` (input longer than
-        ``max_chars``), ``"critical_by_threshold"`` (critical below the argmax),
-        ``"safety_net"`` (a life-threat word lowered the critical threshold).
-    """
-
-    text: str
-    category: str | None
-    urgency: str | None
-    category_scores: dict[str, float]
-    urgency_scores: dict[str, float]
-    needs_review: bool
-    flags: tuple[str, ...] = ()
-
-    @property
-    def confidence(self) -> float:
-        """Top category probability (top urgency probability for an urgency-only model)."""
-        scores = self.category_scores or self.urgency_scores
-        return max(scores.values()) if scores else 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable dict."""
-        d = dataclasses.asdict(self)
-        d["flags"] = list(self.flags)
-        return d
-
-
-def as_text_list(X: Any) -> tuple[list[str], bool]:
-    """Validate the input of ``predict``: a string or an iterable of strings.
-
-    Returns the texts as a list and whether a single string was given. Raises ``TypeError``
-    naming the position and the type of the first element that is not a ``str``.
-    """
-    if isinstance(X, str):
-        return [X], True
-    if isinstance(X, (bytes, bytearray)):
-        raise TypeError("expected a str or an iterable of str, got bytes; decode it first (e.g. data.decode('utf-8'))")
-    if X is None or not isinstance(X, Iterable) or isinstance(X, Mapping):
-        raise TypeError(f"expected a str or an iterable of str, got {type(X).__name__}")
-    texts = list(X)  # a pandas Series iterates over its values
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"expected every element to be a str, got {type(t).__name__} at position {i}")
-    return texts, False
-
-
-def _top2_gap(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    part = np.sort(p, axis=1)
-    return part[:, -1], part[:, -1] - (part[:, -2] if p.shape[1] > 1 else 0.0)
 
 
 class TriageClassifier(BaseEstimator):
@@ -298,10 +239,7 @@ class TriageClassifier(BaseEstimator):
         return out
 
     def _critical_scores(self, urgency_proba: np.ndarray, category_proba: np.ndarray | None) -> np.ndarray:
-        score = urgency_proba[:, self.urgencies_.index(CRITICAL)]
-        if self.couple_heads and category_proba is not None and EMERGENCY in self.categories_:
-            score = np.maximum(score, category_proba[:, self.categories_.index(EMERGENCY)])
-        return score
+        return critical_scores(self, urgency_proba, category_proba)
 
     def _tune_critical(self, norm: list[str], y_cat: np.ndarray | None, y_urg: np.ndarray) -> None:
         """Choose the critical and lexicon thresholds on out-of-fold scores."""
@@ -340,101 +278,11 @@ class TriageClassifier(BaseEstimator):
     # --------------------------------------------------------------- prediction
     def _decide(self, norm: list[str]) -> list[tuple]:
         """Labels, scores, review flags and rule flags for normalised, non-empty texts."""
-        compiled = self.compiled_
-        if len(norm) < 8 and hasattr(compiled, "proba_lists"):
-            # A few texts: the same arithmetic on Python lists (no scipy, no numpy per-call
-            # overhead on 1-row arrays); the results are bitwise those of the batch path.
-            conf, margin = self.confidence_threshold, self.ambiguity_margin
-            cat_labels, urg_labels = self.categories_, self.urgencies_
-            tuned = self.critical_threshold_ is not None
-            if tuned:
-                crit = urg_labels.index(CRITICAL)
-                emerg = cat_labels.index(EMERGENCY) if self.couple_heads and EMERGENCY in cat_labels else None
-                lowest = min(self.critical_threshold_, self.lexicon_threshold_)
-                short_max = self._short_max()
-            rows = []
-            for text in norm:
-                cp, up = compiled.proba_lists(text)
-                unsure = False
-                cat = urg = None
-                for p in (cp, up):
-                    if p is not None:
-                        part = sorted(p)
-                        top = part[-1]
-                        unsure = unsure or top < conf or top - (part[-2] if len(p) > 1 else 0.0) < margin
-                if cp is not None:
-                    cat = cat_labels[cp.index(max(cp))]
-                if up is not None:
-                    urg = urg_labels[up.index(max(up))]
-                flags = ()
-                if tuned:
-                    score = up[crit]
-                    if emerg is not None and cp is not None:
-                        score = max(score, cp[emerg])
-                    if urg != CRITICAL and (score >= lowest or len(text) <= short_max):
-                        if score >= self.critical_threshold_:
-                            urg, flags, unsure = CRITICAL, ("critical_by_threshold",), True
-                        elif self.use_lexicon and (score >= self.lexicon_threshold_ or len(text) <= short_max) and threat_terms(text):
-                            urg, flags, unsure = CRITICAL, ("safety_net",), True
-                cs = dict(zip(cat_labels, cp)) if cp is not None else {}
-                us = dict(zip(urg_labels, up)) if up is not None else {}
-                rows.append((cat, urg, cs, us, bool(unsure), flags))
-            return rows
-        c_proba, u_proba = compiled.predict_proba(norm)
-        n = len(norm)
-        unsure = np.zeros(n, dtype=bool)
-        for proba in (c_proba, u_proba):
-            if proba is not None:
-                top, gap = _top2_gap(proba)
-                unsure |= (top < self.confidence_threshold) | (gap < self.ambiguity_margin)
-        cats = np.asarray(self.categories_, dtype=object)[c_proba.argmax(1)].tolist() if c_proba is not None else [None] * n
-        urgs = np.asarray(self.urgencies_, dtype=object)[u_proba.argmax(1)].tolist() if u_proba is not None else [None] * n
-        flags: dict[int, tuple[str, ...]] = {}
-        if self.critical_threshold_ is not None:
-            score = self._critical_scores(u_proba, c_proba)
-            lowest = min(self.critical_threshold_, self.lexicon_threshold_)
-            short_max = self._short_max()
-            candidates = score >= lowest
-            if short_max:
-                # short texts without any threat term (most of them) are ruled out by one regex
-                candidates |= np.fromiter((len(t) <= short_max and mentions_threat(t) for t in norm), dtype=bool, count=n)
-            critical_threshold, lexicon_threshold = self.critical_threshold_, self.lexicon_threshold_
-            for i in np.flatnonzero(candidates).tolist():
-                if urgs[i] == CRITICAL:
-                    continue
-                s_i = float(score[i])
-                if s_i >= critical_threshold:
-                    urgs[i] = CRITICAL
-                    flags[i] = ("critical_by_threshold",)
-                elif (
-                    self.use_lexicon
-                    and (s_i >= lexicon_threshold or len(norm[i]) <= short_max)
-                    and threat_terms(norm[i])
-                ):
-                    urgs[i] = CRITICAL
-                    flags[i] = ("safety_net",)
-                else:
-                    continue
-                unsure[i] = True
-        cat_labels, urg_labels = self.categories_, self.urgencies_
-        if c_proba is not None:
-            flat = iter(c_proba.ravel().tolist())
-            c_dicts = [dict(zip(cat_labels, flat)) for _ in range(n)]
-        else:
-            c_dicts = [{} for _ in range(n)]
-        if u_proba is not None:
-            flat = iter(u_proba.ravel().tolist())
-            u_dicts = [dict(zip(urg_labels, flat)) for _ in range(n)]
-        else:
-            u_dicts = [{} for _ in range(n)]
-        get_flags = flags.get
-        no_flags = ()
-        return list(zip(cats, urgs, c_dicts, u_dicts, unsure.tolist(), [get_flags(i, no_flags) for i in range(n)]))
+        return decide(self, norm)
 
     def _short_max(self) -> int:
         """Length up to which a life-threat word alone makes a message critical (0: never)."""
-        # models saved before this rule have no such parameter: the rule is off for them
-        return int(getattr(self, "lexicon_max_chars", 0)) if self.use_lexicon else 0
+        return short_max_of(self)
 
     @property
     def compiled_(self) -> CompiledPredictor:
@@ -451,13 +299,6 @@ class TriageClassifier(BaseEstimator):
         state = super().__getstate__()
         state.pop("_compiled", None)  # rebuilt on first use: model files hold only sklearn objects
         return state
-
-    def _empty_row(self) -> tuple:
-        cat = "chitchat" if "chitchat" in self.categories_ else (self.categories_[0] if self.categories_ else None)
-        urg = "low" if "low" in self.urgencies_ else (self.urgencies_[0] if self.urgencies_ else None)
-        cs = {c: float(c == cat) for c in self.categories_}
-        us = {u: float(u == urg) for u in self.urgencies_}
-        return (cat, urg, cs, us, False, ("empty",))
 
     @overload
     def predict(self, X: str) -> Prediction: ...
@@ -480,32 +321,7 @@ class TriageClassifier(BaseEstimator):
         """
         if "features_" not in self.__dict__:
             check_is_fitted(self, "features_")
-        texts, single = as_text_list(X)
-        max_chars = self.max_chars
-        if single:
-            norms = [normalize(texts[0], max_chars=max_chars)]
-        else:
-            norms = normalize_many(texts, max_chars=max_chars)
-        unique: dict[str, int] = {}
-        for t in norms:
-            if t:
-                unique.setdefault(t, len(unique))
-        rows = self._decide(list(unique)) if unique else []
-        empty = self._empty_row()
-        out = []
-        append = out.append
-        new = object.__new__
-        for text, norm in zip(texts, norms):
-            cat, urg, cs, us, review, flags = rows[unique[norm]] if norm else empty
-            if len(text) > max_chars:
-                flags = (*flags, "truncated")
-            # Prediction(...) without the frozen dataclass's per-field object.__setattr__
-            p = new(Prediction)
-            p.__dict__.update(
-                text=text, category=cat, urgency=urg, category_scores=cs, urgency_scores=us, needs_review=review, flags=flags
-            )
-            append(p)
-        return out[0] if single else out
+        return predict_with(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

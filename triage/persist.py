@@ -29,22 +29,28 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from triage._version import __version__
 from triage.exceptions import ModelError, ModelIntegrityError
 
 __all__ = [
     "MODEL_FILE",
+    "COMPILED_FILE",
     "MANIFEST_FILE",
     "FORMAT_VERSION",
     "ModelVersionWarning",
     "save_model",
     "load_model",
+    "load_compiled",
     "read_manifest",
     "file_sha256",
     "library_versions",
 ]
 
 MODEL_FILE = "model.joblib"
+#: The prediction arrays (:meth:`triage.compiled.CompiledPredictor.to_arrays`), read without pickle.
+COMPILED_FILE = "compiled.npz"
 MANIFEST_FILE = "manifest.json"
 #: Version of the directory layout and manifest schema; bumped on incompatible changes.
 FORMAT_VERSION = 1
@@ -110,6 +116,19 @@ def save_model(model, directory: str | os.PathLike[str], *, extra: dict[str, Any
         if os.path.exists(tmp):
             os.unlink(tmp)
     model_path = directory / MODEL_FILE
+    arrays = model.compiled_.to_arrays()
+    if model.userdict:
+        arrays["userdict"] = np.asarray(model.userdict)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, directory / COMPILED_FILE)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    compiled_path = directory / COMPILED_FILE
     manifest = {
         "format_version": FORMAT_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
@@ -119,7 +138,10 @@ def save_model(model, directory: str | os.PathLike[str], *, extra: dict[str, Any
         "thresholds": model.threshold_report_,
         "n_features": int(model.n_features_),
         "versions": library_versions(),
-        "files": {MODEL_FILE: {"sha256": file_sha256(model_path), "bytes": model_path.stat().st_size}},
+        "files": {
+            MODEL_FILE: {"sha256": file_sha256(model_path), "bytes": model_path.stat().st_size},
+            COMPILED_FILE: {"sha256": file_sha256(compiled_path), "bytes": compiled_path.stat().st_size},
+        },
     }
     manifest.update(extra or {})
     text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
@@ -162,6 +184,81 @@ def _major_minor(v: str) -> tuple[str, ...]:
     return tuple(str(v).split(".")[:2])
 
 
+def _verified_bytes(directory: Path, manifest: dict[str, Any], name: str) -> bytes:
+    """A model file's bytes, read once, after checking them against the manifest's SHA-256."""
+    path = directory / name
+    try:
+        expected = manifest["files"][name]["sha256"]
+    except (KeyError, TypeError) as exc:
+        raise ModelError(f"manifest of {str(directory)!r} records no sha256 for {name}") from exc
+    if not path.is_file():
+        raise ModelIntegrityError(f"model directory {str(directory)!r} has a manifest but no {name}")
+    # Read once: the bytes that are hashed are the bytes that are loaded (no swap in between).
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"{path}: sha256 {actual} does not match the manifest's {expected}; "
+            f"the file was modified or corrupted — refusing to {'unpickle' if name == MODEL_FILE else 'load'} it"
+        )
+    return data
+
+
+def _warn_versions(manifest: dict[str, Any], directory: Path, dists: tuple[str, ...]) -> None:
+    saved = manifest.get("versions", {})
+    installed = library_versions()
+    for dist in dists:
+        if dist in saved and _major_minor(saved[dist]) != _major_minor(installed[dist]):
+            warnings.warn(
+                f"model in {str(directory)!r} was saved with {dist} {saved[dist]}, installed is {installed[dist]}; "
+                "predictions may differ — retrain with `triage train`",
+                ModelVersionWarning,
+                stacklevel=3,
+            )
+
+
+def load_compiled(directory: str | os.PathLike[str]):
+    """Load a model directory's prediction arrays: a :class:`~triage.prediction.CompiledModel`.
+
+    The same predictions as :func:`load_model`'s estimator, but nothing is unpickled and
+    scikit-learn is not imported: ``compiled.npz`` is read with ``allow_pickle=False`` after
+    its SHA-256 matched the manifest. For ``fit``, ``explain`` and ``evaluate`` use
+    :func:`load_model`.
+
+    Raises
+    ------
+    ModelError
+        The directory or manifest is missing or malformed, or the model predates
+        ``compiled.npz`` (load it with :func:`load_model`; saving it again writes the file).
+    ModelIntegrityError
+        ``compiled.npz`` is missing or its SHA-256 differs from the manifest's.
+    """
+    from triage.compiled import CompiledPredictor
+    from triage.prediction import CompiledModel
+    from triage.segment import Segmenter
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if COMPILED_FILE not in manifest.get("files", {}):
+        raise ModelError(f"model directory {str(directory)!r} has no {COMPILED_FILE} in its manifest; use load_model")
+    data = _verified_bytes(directory, manifest, COMPILED_FILE)
+    _warn_versions(manifest, directory, ("triage",))
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        params = manifest.get("params", {})
+        userdict = str(arrays.pop("userdict")[()]) if "userdict" in arrays else None
+        segmenter = Segmenter(hmm=bool(params.get("hmm", False)), userdict=userdict, engine=params.get("engine", "rjieba"))
+        compiled = CompiledPredictor.from_arrays(arrays, segmenter)
+        thresholds = manifest.get("thresholds") or {}
+        model = CompiledModel(compiled, labels=manifest["labels"], thresholds=thresholds, params=params)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise ModelError(f"expected {directory / COMPILED_FILE} to hold triage's prediction arrays: {exc}") from exc
+    model.manifest_ = manifest
+    model.path_ = str(directory)
+    return model
+
+
 def load_model(directory: str | os.PathLike[str]):
     """Load a model directory after verifying the model file's checksum.
 
@@ -184,27 +281,8 @@ def load_model(directory: str | os.PathLike[str]):
     directory = Path(directory)
     manifest = read_manifest(directory)
     model_path = directory / MODEL_FILE
-    if not model_path.is_file():
-        raise ModelIntegrityError(f"model directory {str(directory)!r} has a manifest but no {MODEL_FILE}")
-    # Read once: the bytes that are hashed are the bytes that are unpickled (no swap in between).
-    data = model_path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    expected = manifest["files"][MODEL_FILE]["sha256"]
-    if actual != expected:
-        raise ModelIntegrityError(
-            f"{model_path}: sha256 {actual} does not match the manifest's {expected}; "
-            "the file was modified or corrupted — refusing to unpickle it"
-        )
-    saved = manifest.get("versions", {})
-    installed = library_versions()
-    for dist in ("scikit-learn", "triage"):
-        if dist in saved and _major_minor(saved[dist]) != _major_minor(installed[dist]):
-            warnings.warn(
-                f"model in {str(directory)!r} was saved with {dist} {saved[dist]}, installed is {installed[dist]}; "
-                "predictions may differ — retrain with `triage train`",
-                ModelVersionWarning,
-                stacklevel=2,
-            )
+    data = _verified_bytes(directory, manifest, MODEL_FILE)
+    _warn_versions(manifest, directory, ("scikit-learn", "triage"))
     model = joblib.load(io.BytesIO(data))
     if not isinstance(model, TriageClassifier):
         raise ModelError(f"expected {model_path} to hold a TriageClassifier, got {type(model).__name__}")
