@@ -291,6 +291,19 @@ def _worker_start(model: TriageClassifier | None):
     return context, (model_dir, ship)
 
 
+def batch_model(model: TriageClassifier | None, chunk_size: int, workers: int) -> TriageClassifier:
+    """Validate a batch job's ``chunk_size`` and ``workers``; return its model (default: shipped)."""
+    if chunk_size < 1:
+        raise ValueError(f"expected chunk_size >= 1, got {chunk_size}")
+    if workers < 1:
+        raise ValueError(f"expected workers >= 1, got {workers}")
+    if model is None:
+        from triage.api import default_model
+
+        model = default_model()
+    return model
+
+
 def classify_messages(
     messages: Iterable[Message],
     *,
@@ -311,14 +324,7 @@ def classify_messages(
     workers : int, default=1
         Worker processes; 1 classifies in this process.
     """
-    if chunk_size < 1:
-        raise ValueError(f"expected chunk_size >= 1, got {chunk_size}")
-    if workers < 1:
-        raise ValueError(f"expected workers >= 1, got {workers}")
-    if model is None:
-        from triage.api import default_model
-
-        model = default_model()
+    model = batch_model(model, chunk_size, workers)
     chunks = chunked(messages, chunk_size)
     if workers == 1:
         for chunk in chunks:

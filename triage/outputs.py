@@ -27,6 +27,7 @@ from triage.batch import (
     _merge,
     _predict_texts,
     _texts,
+    batch_model,
     chunked,
     in_chunk_order,
     pack_messages,
@@ -174,14 +175,7 @@ class RecordWriter:
 
         if self._fh is None:
             raise ValueError("expected an open RecordWriter (use it in a with block), got a closed one")
-        if chunk_size < 1:
-            raise ValueError(f"expected chunk_size >= 1, got {chunk_size}")
-        if workers < 1:
-            raise ValueError(f"expected workers >= 1, got {workers}")
-        if model is None:
-            from triage.api import default_model
-
-            model = default_model()
+        model = batch_model(model, chunk_size, workers)
         fmt, mask = self.format, self.mask
         chunks = chunked(read_log(path, format=format, **reader_options), chunk_size)
         if workers == 1:
