@@ -27,7 +27,7 @@ setup(
     package_dir={"triage": "triage", "triage.models": "models", "triage.corpus": "datasets"},
     package_data={
         "triage.data": ["*.txt", "*.json"],
-        "triage.models": ["*/model.joblib", "*/manifest.json"],
+        "triage.models": ["*/model.joblib", "*/compiled.npz", "*/manifest.json"],
         "triage.corpus": ["train.jsonl", "test.jsonl", "README.md"],
         "triage.ledger": ["*.html", "*.js", "*.css"],
     },

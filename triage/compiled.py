@@ -22,6 +22,7 @@ import dataclasses
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from triage.tfidf import KeyIndex, char_ngram_coo, tfidf_coo
+from triage.tfidf import KeyIndex, char_ngram_coo, check_ngram_range, tfidf_coo
 
 __all__ = ["CompiledPredictor"]
 
@@ -144,7 +145,11 @@ class _Head:
         )
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
-        decision = X @ self.coef_t + self.intercept
+        return self.proba_of(X @ self.coef_t)
+
+    def proba_of(self, products: np.ndarray) -> np.ndarray:
+        """Probabilities from ``x·Wᵀ`` (rows × classes, before the intercept)."""
+        decision = products + self.intercept
         p = 1.0 / (1.0 + np.exp(decision * self.a + self.b))  # expit(-(a*d + b))
         if self.binary:
             return np.column_stack([1.0 - p[:, 0], p[:, 0]])
@@ -196,7 +201,6 @@ class CompiledPredictor:
             else:
                 entry["vocabulary_keys"] = list(block.vocabulary_keys_)
                 entry["offsets"] = np.asarray(block.offsets_)
-                entry["terms"] = [str(n) for n in block.get_feature_names_out()]
             blocks.append(entry)
         heads = {
             key: _Head.from_estimator(head) if head is not None else None
@@ -213,7 +217,8 @@ class CompiledPredictor:
         offset = 0
         for entry in blocks:
             name, idf = entry["name"], entry["idf"]
-            vocab = {term: j for j, term in enumerate(entry["terms"])}
+            # the character block is looked up by integer keys (see _char_counts)
+            vocab = {term: j for j, term in enumerate(entry["terms"])} if name == "word" else {}
             if name == "char":
                 self.char_block = _CharArrays(
                     list(entry["vocabulary_keys"]), entry["offsets"], idf, entry["ngram_range"], entry["norm_floor"]
@@ -222,8 +227,13 @@ class CompiledPredictor:
             offset += len(idf)
         self.n_features = offset
         self.char_index = None
+        self.char_columns: list[tuple[int, dict[int, int]]] = []
         if self.char_block is not None:
-            self.char_index = [KeyIndex(keys) for keys in self.char_block.vocabulary_keys]
+            c = self.char_block
+            self.char_index = [KeyIndex(keys) for keys in c.vocabulary_keys]
+            for i, n in enumerate(check_ngram_range(c.ngram_range)):
+                first = int(c.offsets[i])
+                self.char_columns.append((n, {key: first + j for j, key in enumerate(c.vocabulary_keys[i].tolist())}))
         self.word_block = None
         for name, vocab, idf, _, ngrams, floor in self.blocks:
             if name == "word" and ngrams == (1, 2):
@@ -232,6 +242,14 @@ class CompiledPredictor:
                 except ValueError:
                     pass
         self.heads = heads
+        # Both heads' weights side by side, so one product serves both (the arithmetic per
+        # column is unchanged: same products, summed in the same order).
+        present = [h for h in heads.values() if h is not None]
+        self._joint = None
+        if len(present) == 2:
+            self._joint = np.ascontiguousarray(np.hstack([h.coef_t for h in present]))
+            k = present[0].coef_t.shape[1]
+            present[0].coef_t, present[1].coef_t = self._joint[:, :k], self._joint[:, k:]  # views: one copy
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything needed to predict, as named numpy arrays (none of dtype object).
@@ -247,8 +265,9 @@ class CompiledPredictor:
                 {"name": name, "ngram_range": list(entry["ngram_range"]), "norm_floor": entry["norm_floor"]}
             )
             arrays[f"{name}_idf"] = np.asarray(entry["idf"], dtype=np.float64)
-            arrays[f"{name}_terms"] = np.asarray(entry["terms"], dtype=str)
-            if name == "char":
+            if name == "word":
+                arrays["word_terms"] = np.asarray(entry["terms"], dtype=str)
+            else:
                 arrays["char_offsets"] = np.asarray(entry["offsets"], dtype=np.int64)
                 for i, keys in enumerate(entry["vocabulary_keys"]):
                     arrays[f"char_keys_{i}"] = np.asarray(keys, dtype=np.uint64)
@@ -277,9 +296,10 @@ class CompiledPredictor:
                 "ngram_range": tuple(info["ngram_range"]),
                 "idf": np.asarray(arrays[f"{name}_idf"], dtype=np.float64),
                 "norm_floor": float(info["norm_floor"]),
-                "terms": arrays[f"{name}_terms"].tolist(),
             }
-            if name == "char":
+            if name == "word":
+                entry["terms"] = arrays["word_terms"].tolist()
+            else:
                 entry["offsets"] = np.asarray(arrays["char_offsets"])
                 count = len(range(*entry["ngram_range"])) + 1
                 entry["vocabulary_keys"] = [np.asarray(arrays[f"char_keys_{i}"]) for i in range(count)]
@@ -301,11 +321,23 @@ class CompiledPredictor:
             terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
-    @staticmethod
-    def _char_terms(text: str, ngrams: tuple[int, int]) -> list[str]:
-        lo, hi = ngrams
-        length = len(text)
-        return [text[i : i + n] for n in range(lo, hi + 1) for i in range(length - n + 1)]
+    def _char_counts(self, text: str) -> Counter:
+        """Column → count of the text's character n-grams (None counts the unknown ones).
+
+        An n-gram is looked up by the integer key :mod:`triage.tfidf` uses (code points
+        packed 21 bits apart) rather than as a substring: no string is built or hashed.
+        """
+        codes = list(map(ord, text))
+        counts: Counter = Counter()
+        for n, columns in self.char_columns:
+            if n == 1:
+                keys: list[int] = codes
+            elif n == 2:
+                keys = [(a << 21) | b for a, b in zip(codes, codes[1:])]
+            else:
+                keys = [(a << 42) | (b << 21) | c for a, b, c in zip(codes, codes[1:], codes[2:])]
+            counts.update(map(columns.get, keys))
+        return counts
 
     #: Batch size from which the character block is computed with numpy.
     VECTORISED_FROM = 64
@@ -359,21 +391,18 @@ class CompiledPredictor:
             if name == "word":
                 if tokens is None:
                     tokens = self.segment(text)
-                terms = self._word_terms(tokens, ngrams)
+                counts = Counter(map(vocab.get, self._word_terms(tokens, ngrams)))  # counted in C
             else:
-                terms = self._char_terms(text, ngrams)
-            counts: dict[int, int] = {}
-            for term in terms:
-                j = vocab.get(term)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
+                counts = self._char_counts(text)
+            counts.pop(None, None)  # unknown terms
             if not counts:
                 continue
             cols = sorted(counts)
-            vals = [(1.0 + log(counts[j])) * idf[j] for j in cols]
-            norm = max(sqrt(sum(v * v for v in vals)), floor)
-            indices.extend(j + offset for j in cols)
-            values.extend(v / norm for v in vals)
+            # (1 + log 1) * idf is idf exactly: most n-grams occur once
+            vals = [idf[j] if (k := counts[j]) == 1 else (1.0 + log(k)) * idf[j] for j in cols]
+            norm = max(sqrt(sum([v * v for v in vals])), floor)
+            indices.extend([j + offset for j in cols])
+            values.extend([v / norm for v in vals])
         return indices, values
 
     def _python_features(self, texts: Sequence[str], skip: str = "") -> sp.csr_matrix:
@@ -399,16 +428,24 @@ class CompiledPredictor:
         the Platt sigmoid and the normalisation by numpy), so the results are bitwise equal.
         """
         cols, vals = self._row(text)
+        joint = None
+        if cols and self._joint is not None:
+            joint = np.add.reduce(self._joint[cols] * np.asarray(vals)[:, None], axis=0)
         out = []
+        start = 0
         for key in ("category", "urgency"):
             head = self.heads[key]
             if head is None:
                 out.append(None)
                 continue
-            if cols:
+            width = head.coef_t.shape[1]
+            if joint is not None:
+                decision = joint[start : start + width] + head.intercept
+            elif cols:
                 decision = np.add.reduce(head.coef_t[cols] * np.asarray(vals)[:, None], axis=0) + head.intercept
             else:
-                decision = np.zeros(head.coef_t.shape[1]) + head.intercept
+                decision = np.zeros(width) + head.intercept
+            start += width
             p = 1.0 / (1.0 + np.exp(decision * head.a + head.b))
             if head.binary:
                 out.append([1.0 - float(p[0]), float(p[0])])
@@ -421,4 +458,8 @@ class CompiledPredictor:
         """Category and urgency probabilities of normalised texts (None for a missing head)."""
         X = self.features(texts)
         cat, urg = self.heads["category"], self.heads["urgency"]
+        if self._joint is not None:
+            products = X @ self._joint
+            k = cat.coef_t.shape[1]
+            return cat.proba_of(products[:, :k]), urg.proba_of(products[:, k:])
         return (cat.proba(X) if cat else None, urg.proba(X) if urg else None)
