@@ -357,6 +357,9 @@ def in_chunk_order(
     Yields ``(chunk, result)`` pairs in chunk order. If reading the chunks raises, the
     chunks read before are still finished and yielded, then the error propagates.
     """
+    # Warm the model before forking (segmenter dictionary, compiled arrays): forked helpers
+    # inherit it instead of each spending ~0.2 s building it on its first chunk.
+    model.predict("预热")
     context, initargs = _worker_start(model)
     helpers = workers - 1
     local = local_payload or payload
