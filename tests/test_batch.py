@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 
@@ -99,6 +101,57 @@ def test_in_chunk_order_keeps_order_and_finishes_chunks_read_before_an_error(shi
             assert unpack_messages([result[1]]) == [chunk[0]]
             got.extend(chunk)
     assert got == MESSAGES * 5
+
+
+_PARENT = os.getpid()
+
+
+def _raise_on_chunk(model, payload):
+    if os.getpid() != _PARENT:
+        time.sleep(0.05)  # slow helpers: this process does most chunks, the bad one included
+    if payload and payload[0] == 150:
+        raise ValueError("chunk starting at 150 is bad")
+    return list(payload)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_in_chunk_order_raises_a_chunks_error_in_its_turn(shipped_model, workers):
+    # every chunk before the bad one comes out first, wherever the bad one ran
+    got = []
+    with pytest.raises(ValueError, match="starting at 150"):
+        for chunk, result in in_chunk_order(
+            chunked(list(range(300)), 2), _raise_on_chunk, list, model=shipped_model, workers=workers
+        ):
+            got.extend(result)
+    assert got == list(range(150))
+
+
+def test_chunked_can_be_closed_early():
+    chunks = chunked(iter(range(10)), 3)
+    assert next(chunks) == [0, 1, 2]
+    chunks.close()  # no "generator ignored GeneratorExit"
+
+
+def test_forkserver_helpers_get_the_model_as_it_is_in_memory():
+    """With another thread alive, helpers are fresh interpreters: they must still use the
+    parameters set on the model object, not reload it from disk."""
+    import threading
+
+    from triage.api import default_model_dir
+    from triage.persist import load_model
+
+    model = load_model(default_model_dir()).set_params(confidence_threshold=1.01)  # everything needs review
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        many = [Message(f"收到 {i}", line=i + 1, index=i) for i in range(60)]
+        out = list(classify_messages(many, model=model, chunk_size=5, workers=2))
+    finally:
+        stop.set()
+        other.join()
+    assert [o.message for o in out] == many
+    assert all(o.prediction.needs_review for o in out)
 
 
 def test_pack_messages_round_trip():

@@ -128,3 +128,18 @@ def test_damaged_shipped_arrays_raise_rather_than_fall_back(copy, monkeypatch):
     monkeypatch.setattr(api, "default_model_dir", lambda: copy)
     with pytest.raises(ModelIntegrityError):
         api.predict("收到")
+
+
+def test_a_model_without_any_user_dictionary_keeps_it_that_way(small_corpus, tmp_path):
+    """userdict="" (no dictionary) is not the shipped dictionary (userdict=None)."""
+    from triage.model import TriageClassifier
+    from triage.persist import read_manifest
+
+    texts, cats, urgs = zip(*small_corpus)
+    model = TriageClassifier(cv=2, userdict="").fit(list(texts), list(cats), list(urgs))
+    save_model(model, tmp_path / "m")
+    light = load_compiled(tmp_path / "m")
+    probe = "楼道里飞线充电 嘉定新城站 反诈中心"
+    assert light.compiled_.segmenter.cut(probe) == model.segmenter_.cut(probe)
+    assert light.predict(list(texts)) == model.predict(list(texts))
+    assert read_manifest(tmp_path / "m")["userdict_sha256"] != "shipped"

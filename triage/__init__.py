@@ -10,6 +10,7 @@ import importlib
 from triage._version import __version__
 from triage.api import default_model, load, predict
 from triage.exceptions import ChatLogError, DatasetError, ModelError, ModelIntegrityError, TriageError
+from triage.explain import explain  # eager: importing the submodule would rebind the name to it
 from triage.prediction import Prediction
 from triage.records import Message
 from triage.taxonomy import CATEGORIES, URGENCIES
@@ -21,7 +22,6 @@ _LAZY = {
     "ClassifiedMessage": "triage.batch",
     "classify_log": "triage.batch",
     "predict_frame": "triage.batch",
-    "explain": "triage.explain",
 }
 
 

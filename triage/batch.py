@@ -184,16 +184,20 @@ def chunked(items: Iterable[Message], size: int) -> Iterator[list[Message]]:
     """Group messages into lists of ``size``; if the source raises, the messages read so far
     are yielded first (then the error propagates), so nothing read is lost."""
     chunk: list[Message] = []
-    try:
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= size:
+    iterator = iter(items)
+    while True:
+        try:  # only the source is guarded: a consumer closing this generator is not an error
+            item = next(iterator)
+        except StopIteration:
+            break
+        except BaseException:
+            if chunk:
                 yield chunk
-                chunk = []
-    except BaseException:
-        if chunk:
+            raise
+        chunk.append(item)
+        if len(chunk) >= size:
             yield chunk
-        raise
+            chunk = []
     if chunk:
         yield chunk
 
@@ -244,6 +248,20 @@ def unpack_messages(rows: Sequence[tuple] | Sequence[Message]) -> list[Message]:
     return [Message(*values) for values in rows]
 
 
+@dataclasses.dataclass
+class _Failed:
+    """The exception of a chunk done in this process, raised when its turn comes."""
+
+    error: BaseException
+
+
+def _run_here(work: Callable[[TriageClassifier, Any], Any], model: TriageClassifier, payload: Any) -> Any:
+    try:
+        return work(model, payload)
+    except Exception as exc:  # raised in chunk order, after the chunks before it are yielded
+        return _Failed(exc)
+
+
 def _call_in_worker(work: Callable[[TriageClassifier, Any], Any], in_path: str, out_path: str) -> bool:
     try:  # claim the chunk: this process or the parent (see in_chunk_order), never both
         os.rename(in_path, in_path + ".claimed")
@@ -269,8 +287,9 @@ def _worker_start(model: TriageClassifier | None):
     When this process already holds the model and runs no other Python thread, workers are
     forked (Linux): they inherit the loaded model and start at once. Otherwise (other threads
     alive, where forking can deadlock; no ``fork`` on the platform) each worker is a fresh
-    interpreter from the ``forkserver`` (or ``spawn``) that loads the model itself — about a
-    second of start-up per worker.
+    interpreter from the ``forkserver`` (or ``spawn``) that receives the model pickled — the
+    very object, so parameters changed in memory (``set_params``) hold in every worker —
+    about a second of start-up per worker.
     """
     if model is None:
         from triage.api import _DEFAULT
@@ -285,10 +304,8 @@ def _worker_start(model: TriageClassifier | None):
         and "fork" in multiprocessing.get_all_start_methods()
     ):
         return multiprocessing.get_context("fork"), (None, held)
-    model_dir = getattr(model, "path_", None) if model is not None else None
-    ship = model if (model is not None and model_dir is None) else None
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    return context, (model_dir, ship)
+    return context, (None, held) if held is not None else (None, None)
 
 
 def batch_model(model: TriageClassifier | None, chunk_size: int, workers: int) -> TriageClassifier:
@@ -381,6 +398,8 @@ def in_chunk_order(
         def finish(entry: tuple) -> tuple[list[Message], Any]:
             chunk, future, result = entry
             if future is None:
+                if isinstance(result, _Failed):
+                    raise result.error
                 return chunk, result
             future.result()  # re-raises a helper's exception
             with open(result, "rb") as fh:
@@ -410,7 +429,7 @@ def in_chunk_order(
             if sum(1 for entry in pending if not done(entry)) < 3 * helpers:
                 pending.append(submit(chunk))
             else:
-                pending.append((chunk, None, work(model, local(chunk))))
+                pending.append((chunk, None, _run_here(work, model, local(chunk))))
             while len(pending) > 4 * workers:  # the oldest helper chunk is slow: wait for it
                 yield finish(pending.popleft())
         # The end of the input: take back helper chunks that have not started (latest first)
@@ -425,7 +444,7 @@ def in_chunk_order(
             except FileNotFoundError:
                 continue  # a helper has claimed it
             os.unlink(in_path + ".taken")
-            pending[i] = (chunk, None, work(model, local(chunk)))
+            pending[i] = (chunk, None, _run_here(work, model, local(chunk)))
         while pending:
             yield finish(pending.popleft())
         if source_error is not None:

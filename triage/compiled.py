@@ -400,7 +400,10 @@ class CompiledPredictor:
             cols = sorted(counts)
             # (1 + log 1) * idf is idf exactly: most n-grams occur once
             vals = [idf[j] if (k := counts[j]) == 1 else (1.0 + log(k)) * idf[j] for j in cols]
-            norm = max(sqrt(sum([v * v for v in vals])), floor)
+            squares = 0.0
+            for v in vals:  # plain left-to-right sum, as numpy's bincount adds (not Python 3.12's compensated sum())
+                squares += v * v
+            norm = max(sqrt(squares), floor)
             indices.extend([j + offset for j in cols])
             values.extend([v / norm for v in vals])
         return indices, values

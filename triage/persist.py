@@ -117,7 +117,7 @@ def save_model(model, directory: str | os.PathLike[str], *, extra: dict[str, Any
             os.unlink(tmp)
     model_path = directory / MODEL_FILE
     arrays = model.compiled_.to_arrays()
-    if model.userdict:
+    if model.userdict is not None:  # "" (no dictionary at all) is not the shipped one
         arrays["userdict"] = np.asarray(model.userdict)
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
     os.close(fd)
@@ -134,7 +134,7 @@ def save_model(model, directory: str | os.PathLike[str], *, extra: dict[str, Any
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "labels": {"category": list(model.categories_), "urgency": list(model.urgencies_)},
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.get_params().items() if k != "userdict"},
-        "userdict_sha256": hashlib.sha256((model.userdict or "").encode("utf-8")).hexdigest() if model.userdict else "shipped",
+        "userdict_sha256": hashlib.sha256(model.userdict.encode("utf-8")).hexdigest() if model.userdict is not None else "shipped",
         "thresholds": model.threshold_report_,
         "n_features": int(model.n_features_),
         "versions": library_versions(),
