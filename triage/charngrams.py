@@ -25,6 +25,9 @@ from triage.tfidf import (
     char_ngram_coo,
     char_ngram_names,
     check_ngram_range,
+    check_quantile,
+    coo_row_norms,
+    floored,
     quantile_floor,
     row_norms,
     soft_l2_normalize,
@@ -80,6 +83,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         docs = list(raw_documents)
         if not docs:
             raise ValueError("expected at least one document to fit CharNgramTfidf, got none")
+        check_quantile(getattr(self, "norm_floor_quantile", 0.0))
         codes, doc, remaining = _codes(docs)
         vocab, idf = [], []
         for n in self._ns():
@@ -92,23 +96,22 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         self.vocabulary_keys_ = vocab
         self.offsets_ = np.concatenate(([0], np.cumsum([v.size for v in vocab])))
         self.idf_ = np.concatenate(idf).astype(np.float64)
-        self.norm_floor_ = 0.0
-        quantile = getattr(self, "norm_floor_quantile", 0.0)
-        if quantile:
-            r, _, values = self.coo(docs, normalize=False)
-            norms = np.sqrt(np.bincount(r, weights=values * values, minlength=len(docs)))
-            self.norm_floor_ = quantile_floor(norms, quantile)
-        return self.transform(docs)
+        # the n-grams are counted once: raw TF-IDF, its row norms, the floor, the rows
+        r, c, raw = self.coo(docs, normalize=False)
+        norms = coo_row_norms(r, raw, len(docs))
+        self.norm_floor_ = quantile_floor(norms, getattr(self, "norm_floor_quantile", 0.0))
+        return self._matrix(len(docs), r, c, floored(r, raw, norms, self.norm_floor_), self.dtype)
 
     def transform(self, raw_documents: Sequence[str], *, dtype=None) -> sp.csr_matrix:
         """TF-IDF matrix of documents, one row each (``dtype`` overrides the fitted one)."""
         check_is_fitted(self, "vocabulary_keys_")
-        dtype = self.dtype if dtype is None else dtype
         docs = list(raw_documents)
-        r, c, values = self.coo(docs)
+        return self._matrix(len(docs), *self.coo(docs), self.dtype if dtype is None else dtype)
+
+    def _matrix(self, n_docs: int, r: np.ndarray, c: np.ndarray, values: np.ndarray, dtype) -> sp.csr_matrix:
         n_features = int(self.offsets_[-1])
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=len(docs)))))
-        return sp.csr_matrix((values.astype(dtype), c.astype(np.int32), indptr), shape=(len(docs), n_features))
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=n_docs))))
+        return sp.csr_matrix((values.astype(dtype), c.astype(np.int32), indptr), shape=(n_docs, n_features))
 
     def coo(
         self, docs: Sequence[str], index: Sequence[KeyIndex] | None = None, *, normalize: bool = True

@@ -22,7 +22,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from triage.charngrams import CharNgramTfidf, quantile_floor, row_norms, soft_l2_normalize
+from triage.charngrams import CharNgramTfidf
+from triage.tfidf import check_quantile, quantile_floor, row_norms, soft_l2_normalize
 from triage.segment import Segmenter
 
 __all__ = ["WordTfidf", "make_features"]
@@ -32,7 +33,7 @@ class WordTfidf(TfidfVectorizer):
     """Word n-gram TF-IDF (sublinear TF, smoothed IDF) with floored L2 rows.
 
     A :class:`~sklearn.feature_extraction.text.TfidfVectorizer` whose rows are divided by
-    ``max(L2 norm, norm_floor_)`` (see :func:`triage.charngrams.soft_l2_normalize`).
+    ``max(L2 norm, norm_floor_)`` (see :func:`triage.tfidf.soft_l2_normalize`).
     The settings triage does not vary (no lowercasing, no token pattern, sublinear TF) are
     fixed; the parameters below are stored as given.
 
@@ -79,7 +80,7 @@ class WordTfidf(TfidfVectorizer):
 
     def fit_transform(self, raw_documents, y=None):
         """Learn the vocabulary, IDF and norm floor; return the TF-IDF matrix."""
-        quantile_floor(np.zeros(1), self.norm_floor_quantile)  # validate before the work
+        check_quantile(self.norm_floor_quantile)  # before the work
         raw = super().fit_transform(raw_documents)
         self.norm_floor_ = quantile_floor(row_norms(raw), self.norm_floor_quantile)
         return soft_l2_normalize(raw, self.norm_floor_)

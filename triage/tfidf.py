@@ -19,6 +19,9 @@ __all__ = [
     "char_ngram_coo",
     "char_ngram_names",
     "check_ngram_range",
+    "check_quantile",
+    "coo_row_norms",
+    "floored",
     "quantile_floor",
     "row_norms",
     "soft_l2_normalize",
@@ -65,8 +68,17 @@ def tfidf_coo(
     values = (1.0 + np.log(counts)) * idf[c]
     if norm_floor is None:
         return r, c, values
-    norms = np.sqrt(np.bincount(r, weights=values * values, minlength=n_docs))
-    return r, c, values / np.maximum(norms, norm_floor)[r]
+    return r, c, floored(r, values, coo_row_norms(r, values, n_docs), norm_floor)
+
+
+def coo_row_norms(r: np.ndarray, values: np.ndarray, n_docs: int) -> np.ndarray:
+    """L2 norm of each of ``n_docs`` rows given as (row, value) entries (rows in order)."""
+    return np.sqrt(np.bincount(r, weights=values * values, minlength=n_docs))
+
+
+def floored(r: np.ndarray, values: np.ndarray, norms: np.ndarray, norm_floor: float) -> np.ndarray:
+    """Entries divided by ``max(their row's norm, norm_floor)``."""
+    return values / np.maximum(norms, norm_floor)[r]
 
 
 def row_norms(X: sp.csr_matrix) -> np.ndarray:
@@ -91,10 +103,16 @@ def soft_l2_normalize(X: sp.csr_matrix, norm_floor: float) -> sp.csr_matrix:
     return X
 
 
-def quantile_floor(norms: np.ndarray, quantile: float) -> float:
-    """The ``quantile`` of the non-zero training row norms (0 when ``quantile`` is 0)."""
+def check_quantile(quantile: float) -> float:
+    """Validate a ``norm_floor_quantile`` (0 <= q < 1)."""
     if not 0.0 <= quantile < 1.0:
         raise ValueError(f"expected 0 <= norm_floor_quantile < 1, got {quantile!r}")
+    return quantile
+
+
+def quantile_floor(norms: np.ndarray, quantile: float) -> float:
+    """The ``quantile`` of the non-zero training row norms (0 when ``quantile`` is 0)."""
+    check_quantile(quantile)
     norms = norms[norms > 0]
     return float(np.quantile(norms, quantile)) if quantile > 0 and norms.size else 0.0
 
