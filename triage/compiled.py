@@ -193,11 +193,7 @@ class CompiledPredictor:
                 "norm_floor": float(getattr(block, "norm_floor_", 0.0)),
             }
             if name == "word":
-                vocab = block.vocabulary_
-                terms = [""] * len(vocab)
-                for term, j in vocab.items():
-                    terms[j] = term
-                entry["terms"] = terms
+                entry["vocab"] = block.vocabulary_  # term -> column; listed in column order by to_arrays
             else:
                 entry["vocabulary_keys"] = list(block.vocabulary_keys_)
                 entry["offsets"] = np.asarray(block.offsets_)
@@ -218,7 +214,7 @@ class CompiledPredictor:
         for entry in blocks:
             name, idf = entry["name"], entry["idf"]
             # the character block is looked up by integer keys (see _char_counts)
-            vocab = {term: j for j, term in enumerate(entry["terms"])} if name == "word" else {}
+            vocab = entry["vocab"] if name == "word" else {}
             if name == "char":
                 self.char_block = _CharArrays(
                     list(entry["vocabulary_keys"]), entry["offsets"], idf, entry["ngram_range"], entry["norm_floor"]
@@ -266,7 +262,10 @@ class CompiledPredictor:
             )
             arrays[f"{name}_idf"] = np.asarray(entry["idf"], dtype=np.float64)
             if name == "word":
-                arrays["word_terms"] = np.asarray(entry["terms"], dtype=str)
+                terms = [""] * len(entry["vocab"])
+                for term, j in entry["vocab"].items():
+                    terms[j] = term
+                arrays["word_terms"] = np.asarray(terms, dtype=str)
             else:
                 arrays["char_offsets"] = np.asarray(entry["offsets"], dtype=np.int64)
                 for i, keys in enumerate(entry["vocabulary_keys"]):
@@ -298,7 +297,7 @@ class CompiledPredictor:
                 "norm_floor": float(info["norm_floor"]),
             }
             if name == "word":
-                entry["terms"] = arrays["word_terms"].tolist()
+                entry["vocab"] = {term: j for j, term in enumerate(arrays["word_terms"].tolist())}
             else:
                 entry["offsets"] = np.asarray(arrays["char_offsets"])
                 count = len(range(*entry["ngram_range"])) + 1
