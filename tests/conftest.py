@@ -67,6 +67,15 @@ SMALL_CORPUS = [
 ]
 
 
+def fixed_settings(max_examples: int, *suppress):
+    """Hypothesis settings for CI: a fixed, derandomised budget, no deadline, no example database."""
+    from hypothesis import settings
+
+    return settings(
+        max_examples=max_examples, deadline=None, derandomize=True, database=None, suppress_health_check=list(suppress)
+    )
+
+
 @pytest.fixture(scope="session")
 def small_corpus():
     """SMALL_CORPUS as a list of (text, category, urgency)."""

@@ -80,6 +80,8 @@ from triage.readers.encoding import sniff_encoding
 from triage.readers.special import CHATLOG_HEADER_RE
 from triage.records import Message, MessageKind
 
+from conftest import fixed_settings
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chatlogs"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "chatformats"
 
@@ -97,13 +99,7 @@ TARGETS = [None, *FORMATS]  # None: auto-detection
 
 
 def _settings(name: str) -> settings:
-    return settings(
-        max_examples=BUDGET[name],
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    return fixed_settings(BUDGET[name], *HealthCheck)
 
 
 def _files(folder: Path) -> list[Path]:

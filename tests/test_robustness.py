@@ -25,6 +25,8 @@ from triage.model import Prediction
 from triage.normalize import MAX_CHARS, normalize
 from triage.taxonomy import CATEGORIES, URGENCIES
 
+from conftest import fixed_settings
+
 #: Examples per hypothesis property (fixed, so the time in CI is fixed). docs/hardening.md
 #: quotes these numbers; change both together.
 BUDGET = {
@@ -38,13 +40,7 @@ BUDGET = {
 
 
 def _settings(name: str) -> settings:
-    return settings(
-        max_examples=BUDGET[name],
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    return fixed_settings(BUDGET[name], HealthCheck.too_slow, HealthCheck.data_too_large)
 
 
 KNOWN_FLAGS = {"empty", "truncated", "critical_by_threshold", "safety_net"}
