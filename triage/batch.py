@@ -217,14 +217,9 @@ def _merge(chunk: Sequence[Message], predictions: Sequence[Prediction]) -> Itera
 _WORKER_MODEL: TriageClassifier | None = None
 
 
-def _init_worker(model_dir: str | None, model: TriageClassifier | None) -> None:
+def _init_worker(model: TriageClassifier) -> None:
     global _WORKER_MODEL
-    if model is not None:
-        _WORKER_MODEL = model  # under fork this is the parent's object, not a copy sent over
-    else:
-        from triage.api import cached_model
-
-        _WORKER_MODEL = cached_model(model_dir)
+    _WORKER_MODEL = model  # under fork the parent's object itself; otherwise an unpickled copy
 
 
 _MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Message))
@@ -281,31 +276,23 @@ def _predict_texts(model: TriageClassifier, texts: list[str]) -> list[Prediction
     return model.predict(texts) if texts else []
 
 
-def _worker_start(model: TriageClassifier | None):
-    """How worker processes start, and what their initializer receives.
+def _worker_start(model: TriageClassifier):
+    """How helper processes start, and what their initializer receives.
 
-    When this process already holds the model and runs no other Python thread, workers are
-    forked (Linux): they inherit the loaded model and start at once. Otherwise (other threads
-    alive, where forking can deadlock; no ``fork`` on the platform) each worker is a fresh
-    interpreter from the ``forkserver`` (or ``spawn``) that receives the model pickled — the
-    very object, so parameters changed in memory (``set_params``) hold in every worker —
-    about a second of start-up per worker.
+    When this process runs no other Python thread, helpers are forked (Linux): they inherit
+    the loaded model and start at once. Otherwise (other threads alive, where forking can
+    deadlock; no ``fork`` on the platform) each helper is a fresh interpreter from the
+    ``forkserver`` (or ``spawn``) that receives the model pickled — the very object, so
+    parameters changed in memory (``set_params``) hold in every helper — about a second of
+    start-up per helper.
     """
-    if model is None:
-        from triage.api import _DEFAULT
-
-        held = _DEFAULT
-    else:
-        held = model
     if (
-        held is not None
-        and sys.platform.startswith("linux")
+        sys.platform.startswith("linux")
         and threading.active_count() == 1
         and "fork" in multiprocessing.get_all_start_methods()
     ):
-        return multiprocessing.get_context("fork"), (None, held)
-    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    return context, (None, held) if held is not None else (None, None)
+        return multiprocessing.get_context("fork"), (model,)
+    return multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn"), (model,)
 
 
 def batch_model(model: TriageClassifier | None, chunk_size: int, workers: int) -> TriageClassifier:
