@@ -27,20 +27,20 @@ from triage.segment import Segmenter  # noqa: E402
 
 CONFIGS = [
     # name, engine, hmm, word range, char range, min_df, C[, norm floor quantile (default 0.25)]
-    ("word 1-2 + char 1-3, min_df 2, C 0.5, norm floor q 0.25 (shipped)", "rjieba", False, (1, 2), (1, 3), 2, 0.5),
-    ("plain L2 rows (norm floor q 0)", "rjieba", False, (1, 2), (1, 3), 2, 0.5, 0.0),
-    ("norm floor q 0.1", "rjieba", False, (1, 2), (1, 3), 2, 0.5, 0.1),
-    ("norm floor q 0.4", "rjieba", False, (1, 2), (1, 3), 2, 0.5, 0.4),
-    ("same, Python jieba instead of rjieba", "jieba", False, (1, 2), (1, 3), 2, 0.5),
-    ("same, jieba HMM on", "rjieba", True, (1, 2), (1, 3), 2, 0.5),
-    ("word 1-2 only", "rjieba", False, (1, 2), (0, 0), 2, 0.5),
-    ("char 1-3 only (no segmentation)", "rjieba", False, (0, 0), (1, 3), 2, 0.5),
-    ("word 1 + char 1-3", "rjieba", False, (1, 1), (1, 3), 2, 0.5),
-    ("word 1-3 + char 1-3", "rjieba", False, (1, 3), (1, 3), 2, 0.5),
-    ("word 1-2 + char 2-3", "rjieba", False, (1, 2), (2, 3), 2, 0.5),
-    ("min_df 1", "rjieba", False, (1, 2), (1, 3), 1, 0.5),
+    ("word 1-2 + char 1-3, min_df 2, C 1, norm floor q 0.25 (shipped)", "rjieba", False, (1, 2), (1, 3), 2, 1.0),
+    ("plain L2 rows (norm floor q 0)", "rjieba", False, (1, 2), (1, 3), 2, 1.0, 0.0),
+    ("norm floor q 0.1", "rjieba", False, (1, 2), (1, 3), 2, 1.0, 0.1),
+    ("norm floor q 0.4", "rjieba", False, (1, 2), (1, 3), 2, 1.0, 0.4),
+    ("same, Python jieba instead of rjieba", "jieba", False, (1, 2), (1, 3), 2, 1.0),
+    ("same, jieba HMM on", "rjieba", True, (1, 2), (1, 3), 2, 1.0),
+    ("word 1-2 only", "rjieba", False, (1, 2), (0, 0), 2, 1.0),
+    ("char 1-3 only (no segmentation)", "rjieba", False, (0, 0), (1, 3), 2, 1.0),
+    ("word 1 + char 1-3", "rjieba", False, (1, 1), (1, 3), 2, 1.0),
+    ("word 1-3 + char 1-3", "rjieba", False, (1, 3), (1, 3), 2, 1.0),
+    ("word 1-2 + char 2-3", "rjieba", False, (1, 2), (2, 3), 2, 1.0),
+    ("min_df 1", "rjieba", False, (1, 2), (1, 3), 1, 1.0),
     ("C 0.25", "rjieba", False, (1, 2), (1, 3), 2, 0.25),
-    ("C 1", "rjieba", False, (1, 2), (1, 3), 2, 1.0),
+    ("C 0.5", "rjieba", False, (1, 2), (1, 3), 2, 0.5),
 ]
 
 

@@ -158,14 +158,24 @@ def feature_table(model, preds: list, top: int = 30) -> list[dict[str, Any]]:
     (exactly as :func:`triage.explain.explain` computes it), summed over the false-critical
     messages; ``top1`` counts the messages in which the feature is the single largest push.
     """
-    from triage.explain import _feature_index, _linear_parts
+    import scipy.sparse as sp
+
+    from triage.explain import _feature_index, _linear_parts, _ungated
     from triage.normalize import normalize
 
-    crit_texts = [normalize(p.text) for p in preds if p.urgency == "critical" and "empty" not in p.flags]
+    crit = [p for p in preds if p.urgency == "critical" and "empty" not in p.flags]
     names, kinds = _feature_index(model)
     weights = _linear_parts(model.urgency_head_, "critical")[0]
-    M = model.features_.transform(crit_texts).tocsr()
-    C = M.multiply(weights[np.newaxis, :]).tocsr()
+    M = model.features_.transform([normalize(p.text) for p in crit]).tocsr()
+    gate_columns = getattr(model, "gate_columns_", None)
+    if gate_columns is None:
+        C = M.multiply(weights[np.newaxis, :]).tocsr()
+    else:  # a category-gated head: each message's own weights (see triage.explain)
+        rows = []
+        for i, p in enumerate(crit):
+            w = _ungated(weights, len(names), gate_columns, [p.category_scores[c] for c in model.categories_])
+            rows.append(M.getrow(i).multiply(w[np.newaxis, :]))
+        C = sp.vstack(rows, format="csr") if rows else M
     total = np.asarray(C.sum(axis=0)).ravel()
     docs = np.asarray((C > 0).sum(axis=0)).ravel()
     top1 = collections.Counter()
@@ -176,7 +186,7 @@ def feature_table(model, preds: list, top: int = 30) -> list[dict[str, Any]]:
     order = np.argsort(-total)[:top]
     return [
         {"feature": str(names[j]), "kind": str(kinds[j]), "total": round(float(total[j]), 1),
-         "messages": int(docs[j]), "top1": top1[int(j)], "weight": round(float(weights[j]), 3)}
+         "messages": int(docs[j]), "top1": top1[int(j)], "weight": round(float(weights[j]), 3)}  # the weight shared by all categories
         for j in order
     ]
 

@@ -3,7 +3,7 @@
 :class:`triage.compiled.CompiledPredictor` is the prediction path of
 :meth:`TriageClassifier.predict`; the scikit-learn estimators it is built from are the
 reference: ``features_.transform`` then ``category_head_`` / ``urgency_head_``
-``.predict_proba``. Both must agree within 1e-6 on the test split, whatever the batch size
+``.predict_proba`` (the urgency head on the category-gated matrix), as ``reference_proba`` does. Both must agree within 1e-6 on the test split, whatever the batch size
 (small batches run the pure-Python feature code, large ones the vectorised character block).
 """
 
@@ -33,10 +33,7 @@ def test_texts(raw_texts) -> list[str]:
 
 
 def _reference(model, texts):
-    X = model.features_.transform(texts)
-    cat = model.category_head_.predict_proba(X) if model.category_head_ is not None else None
-    urg = model.urgency_head_.predict_proba(X) if model.urgency_head_ is not None else None
-    return cat, urg
+    return model.reference_proba(texts)
 
 
 def _compiled(model, texts, batch_size):

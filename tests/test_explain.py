@@ -53,6 +53,8 @@ def binary_model():
 def _independent_score(model, head, label: str, normalized: str) -> float:
     """The head's own log-odds of ``label``, computed without triage.explain."""
     M = model.features_.transform([normalized])
+    if head is model.urgency_head_:  # the urgency head may read the category-gated matrix
+        M = model.urgency_input(M, model.category_head_.predict_proba(M) if model.category_head_ is not None else None)
     if hasattr(head, "calibrated_classifiers_"):  # Platt-calibrated linear SVM
         (cc,) = head.calibrated_classifiers_
         classes = list(cc.estimator.classes_)

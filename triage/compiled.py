@@ -119,30 +119,84 @@ class _WordBlock:
 
 
 class _Head:
-    """Decision weights and Platt parameters of one calibrated linear-SVM head."""
+    """Decision weights and Platt parameters of one calibrated linear-SVM head.
 
-    def __init__(self, classes: Sequence[str], coef_t: np.ndarray, intercept: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    A head gated by the category (see :func:`triage.features.category_gated`) also holds
+    ``gated_t``, the weights of the gated columns per category, ``(N, K * k)`` for ``N``
+    gated columns, ``K`` categories and ``k`` decision values: its decision is
+    ``x·W + Σ_g p_g (x_gated·W_g) + b`` with ``p`` the category probabilities.
+    """
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        coef_t: np.ndarray,
+        intercept: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        gate_columns: np.ndarray | None = None,
+        gated_t: np.ndarray | None = None,
+    ) -> None:
         self.classes = list(classes)
-        # (n_features, k or 1), contiguous for sparse @ dense; the only copy kept (~11 MB)
+        # (n_features, k or 1), contiguous for sparse @ dense; the only copy kept
         self.coef_t = np.ascontiguousarray(coef_t, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.a = np.asarray(a, dtype=np.float64)
         self.b = np.asarray(b, dtype=np.float64)
         self.binary = len(self.classes) == 2
+        self.gate_columns = self.gated_t = self.gate_pos = None
+        if gate_columns is not None:
+            self.gate_columns = np.asarray(gate_columns, dtype=np.int64)
+            self.gated_t = np.ascontiguousarray(gated_t, dtype=np.float64)
+            if self.gated_t.shape[0] != self.gate_columns.size or self.gated_t.shape[1] % self.coef_t.shape[1]:
+                raise ValueError(
+                    f"expected gated weights of shape ({self.gate_columns.size}, K * {self.coef_t.shape[1]}), "
+                    f"got {self.gated_t.shape}"
+                )
+            # position of each feature among the gated columns, -1 for the others
+            self.gate_pos = np.full(self.coef_t.shape[0], -1, dtype=np.int64)
+            self.gate_pos[self.gate_columns] = np.arange(self.gate_columns.size)
 
     @classmethod
-    def from_estimator(cls, head) -> _Head:
+    def from_estimator(cls, head, gate_columns: np.ndarray | None = None, n_features: int | None = None) -> _Head:
         """From a fitted ``CalibratedClassifierCV(LinearSVC, ensemble=False)``."""
         calibrated = head.calibrated_classifiers_[0]
         svm = calibrated.estimator
         svm = getattr(svm, "estimator", svm)  # FrozenEstimator wraps the SVM
+        coef = np.asarray(svm.coef_, dtype=np.float64)
+        gated_t = None
+        if gate_columns is not None:
+            k, n = coef.shape[0], len(gate_columns)
+            # columns F + g*N + j of the gated matrix → row j, columns g*k .. g*k+k-1
+            gated_t = coef[:, n_features:].reshape(k, -1, n).transpose(2, 1, 0).reshape(n, -1)
+            coef = coef[:, :n_features]
         return cls(
             head.classes_,
-            np.asarray(svm.coef_, dtype=np.float64).T,
+            coef.T,
             svm.intercept_,
             [c.a_ for c in calibrated.calibrators],
             [c.b_ for c in calibrated.calibrators],
+            gate_columns,
+            gated_t,
         )
+
+    def gated_products(self, X: sp.csr_matrix) -> np.ndarray:
+        """``x_gated·W_g`` of every row and category, ``(rows, K * k)``."""
+        pos = self.gate_pos[X.indices]
+        keep = pos >= 0
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[keep]
+        indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=X.shape[0]), out=indptr[1:])
+        Xg = sp.csr_matrix((X.data[keep], pos[keep].astype(np.int32), indptr), shape=(X.shape[0], self.gate_columns.size))
+        return Xg @ self.gated_t
+
+    def gate(self, products: np.ndarray, gated: np.ndarray, category_proba: np.ndarray) -> np.ndarray:
+        """``products + Σ_g p_g * gated_g`` (rows × k, or one row as 1-D arrays)."""
+        k = products.shape[-1]
+        out = products
+        for g in range(gated.shape[-1] // k):
+            out = out + category_proba[..., g : g + 1] * gated[..., g * k : (g + 1) * k]
+        return out
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return self.proba_of(X @ self.coef_t)
@@ -170,8 +224,9 @@ class _CharArrays:
     norm_floor: float
 
 
-#: Version of the array layout written by :meth:`CompiledPredictor.to_arrays`.
-ARRAYS_FORMAT = 1
+#: Version of the array layout written by :meth:`CompiledPredictor.to_arrays` (2 added the
+#: optional category-gated weights of a head; format 1 files still load).
+ARRAYS_FORMAT = 2
 
 
 class CompiledPredictor:
@@ -198,9 +253,13 @@ class CompiledPredictor:
                 entry["vocabulary_keys"] = list(block.vocabulary_keys_)
                 entry["offsets"] = np.asarray(block.offsets_)
             blocks.append(entry)
+        n_features = sum(len(entry["idf"]) for entry in blocks)
+        gate_columns = getattr(model, "gate_columns_", None)  # None: not gated (or saved before gating)
         heads = {
-            key: _Head.from_estimator(head) if head is not None else None
-            for key, head in (("category", model.category_head_), ("urgency", model.urgency_head_))
+            "category": _Head.from_estimator(model.category_head_) if model.category_head_ is not None else None,
+            "urgency": _Head.from_estimator(model.urgency_head_, gate_columns, n_features)
+            if model.urgency_head_ is not None
+            else None,
         }
         self._build(model.segmenter_, blocks, heads)
 
@@ -278,6 +337,9 @@ class CompiledPredictor:
             arrays[f"{key}_intercept"] = head.intercept
             arrays[f"{key}_a"] = head.a
             arrays[f"{key}_b"] = head.b
+            if head.gate_columns is not None:
+                arrays[f"{key}_gate_columns"] = head.gate_columns
+                arrays[f"{key}_gated_t"] = head.gated_t
         arrays["meta"] = np.asarray(json.dumps(meta, ensure_ascii=False))
         return arrays
 
@@ -285,8 +347,8 @@ class CompiledPredictor:
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], segmenter) -> CompiledPredictor:
         """Rebuild from :meth:`to_arrays` output and the model's :class:`~triage.segment.Segmenter`."""
         meta = json.loads(str(arrays["meta"][()]))
-        if meta.get("format") != ARRAYS_FORMAT:
-            raise ValueError(f"expected compiled arrays of format {ARRAYS_FORMAT}, got {meta.get('format')!r}")
+        if meta.get("format") not in (1, ARRAYS_FORMAT):
+            raise ValueError(f"expected compiled arrays of format 1 or {ARRAYS_FORMAT}, got {meta.get('format')!r}")
         blocks = []
         for info in meta["blocks"]:
             name = info["name"]
@@ -305,8 +367,15 @@ class CompiledPredictor:
             blocks.append(entry)
         heads: dict[str, _Head | None] = {"category": None, "urgency": None}
         for key, classes in meta["heads"].items():
+            gated = f"{key}_gate_columns" in arrays
             heads[key] = _Head(
-                classes, arrays[f"{key}_coef_t"], arrays[f"{key}_intercept"], arrays[f"{key}_a"], arrays[f"{key}_b"]
+                classes,
+                arrays[f"{key}_coef_t"],
+                arrays[f"{key}_intercept"],
+                arrays[f"{key}_a"],
+                arrays[f"{key}_b"],
+                arrays[f"{key}_gate_columns"] if gated else None,
+                arrays[f"{key}_gated_t"] if gated else None,
             )
         self = cls.__new__(cls)
         self._build(segmenter, blocks, heads)
@@ -430,9 +499,10 @@ class CompiledPredictor:
         the Platt sigmoid and the normalisation by numpy), so the results are bitwise equal.
         """
         cols, vals = self._row(text)
+        values = np.asarray(vals)
         joint = None
         if cols and self._joint is not None:
-            joint = np.add.reduce(self._joint[cols] * np.asarray(vals)[:, None], axis=0)
+            joint = np.add.reduce(self._joint[cols] * values[:, None], axis=0)
         out = []
         start = 0
         for key in ("category", "urgency"):
@@ -442,12 +512,15 @@ class CompiledPredictor:
                 continue
             width = head.coef_t.shape[1]
             if joint is not None:
-                decision = joint[start : start + width] + head.intercept
+                raw = joint[start : start + width]
             elif cols:
-                decision = np.add.reduce(head.coef_t[cols] * np.asarray(vals)[:, None], axis=0) + head.intercept
+                raw = np.add.reduce(head.coef_t[cols] * values[:, None], axis=0)
             else:
-                decision = np.zeros(width) + head.intercept
+                raw = np.zeros(width)
             start += width
+            if head.gate_columns is not None:
+                raw = head.gate(raw, self._gated_row(head, cols, values), np.asarray(out[0]))
+            decision = raw + head.intercept
             p = 1.0 / (1.0 + np.exp(decision * head.a + head.b))
             if head.binary:
                 out.append([1.0 - float(p[0]), float(p[0])])
@@ -456,6 +529,17 @@ class CompiledPredictor:
             out.append([1.0 / p.size] * p.size if total == 0 else (p / total).tolist())
         return out[0], out[1]
 
+    @staticmethod
+    def _gated_row(head: _Head, cols: list[int], values: np.ndarray) -> np.ndarray:
+        """``x_gated·W_g`` of one text (the sum in column order, as the sparse product adds)."""
+        if not cols:
+            return np.zeros(head.gated_t.shape[1])
+        pos = head.gate_pos[cols]
+        keep = pos >= 0
+        if not keep.any():
+            return np.zeros(head.gated_t.shape[1])
+        return np.add.reduce(head.gated_t[pos[keep]] * values[keep][:, None], axis=0)
+
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Category and urgency probabilities of normalised texts (None for a missing head)."""
         X = self.features(texts)
@@ -463,5 +547,9 @@ class CompiledPredictor:
         if self._joint is not None:
             products = X @ self._joint
             k = cat.coef_t.shape[1]
-            return cat.proba_of(products[:, :k]), urg.proba_of(products[:, k:])
+            c_proba = cat.proba_of(products[:, :k])
+            u_products = products[:, k:]
+            if urg.gate_columns is not None:
+                u_products = urg.gate(u_products, urg.gated_products(X), c_proba)
+            return c_proba, urg.proba_of(u_products)
         return (cat.proba(X) if cat else None, urg.proba(X) if urg else None)

@@ -256,8 +256,24 @@ def _linear_parts(head, label: str) -> tuple[np.ndarray, float, str, bool]:
     return coef[k] - coef.mean(axis=0), float(intercept[k] - intercept.mean()), "centred_logit", True
 
 
-def _explain_head(head_name: str, head, label: str, proba: float, row, names, kinds, top: int) -> HeadExplanation:
+def _ungated(weights: np.ndarray, n_features: int, gate_columns: np.ndarray, gates: np.ndarray) -> np.ndarray:
+    """One weight per feature for a category-gated head: ``w + Σ_g p_g w_g`` on the gated columns.
+
+    The head reads ``[x | p_1 x_gated | ... | p_K x_gated]`` (:func:`triage.features.category_gated`),
+    so for this message each gated feature's contribution is ``x_f (w_f + Σ_g p_g w_gf)``.
+    """
+    out = weights[:n_features].copy()
+    gated = weights[n_features:].reshape(len(gates), len(gate_columns))
+    out[gate_columns] += np.asarray(gates, dtype=np.float64) @ gated
+    return out
+
+
+def _explain_head(
+    head_name: str, head, label: str, proba: float, row, names, kinds, top: int, gating: tuple | None = None
+) -> HeadExplanation:
     weights, intercept, kind, exact = _linear_parts(head, label)
+    if gating is not None:
+        weights = _ungated(weights, len(names), *gating)
     idx = row.indices
     values = row.data.astype(np.float64)
     contrib = values * weights[idx]
@@ -339,8 +355,11 @@ def explain(text: str, model=None, top: int = 10) -> Explanation:
         ("category", model.category_head_, pred.category, pred.category_scores),
         ("urgency", model.urgency_head_, pred.urgency, pred.urgency_scores),
     ):
+        gating = None
+        if head_name == "urgency" and getattr(model, "gate_columns_", None) is not None:
+            gating = (model.gate_columns_, [pred.category_scores[c] for c in model.categories_])
         if head is not None and label is not None:
-            heads[head_name] = _explain_head(head_name, head, label, scores[label], row, names, kinds, int(top))
+            heads[head_name] = _explain_head(head_name, head, label, scores[label], row, names, kinds, int(top), gating)
     return Explanation(text, norm, heads["category"], heads["urgency"], pred.flags)
 
 

@@ -19,6 +19,7 @@ README's "Features" section gives the measured comparison that led to these choi
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
@@ -26,7 +27,7 @@ from triage.charngrams import CharNgramTfidf
 from triage.tfidf import check_quantile, quantile_floor, row_norms, soft_l2_normalize
 from triage.segment import Segmenter
 
-__all__ = ["WordTfidf", "make_features"]
+__all__ = ["WordTfidf", "category_gated", "make_features", "most_frequent_columns"]
 
 
 class WordTfidf(TfidfVectorizer):
@@ -135,3 +136,32 @@ def make_features(
     if not blocks:
         raise ValueError("make_features needs at least one block; got word and char ranges (0, 0).")
     return FeatureUnion(blocks)
+
+
+def most_frequent_columns(M, n: int) -> np.ndarray:
+    """Sorted indices of the ``n`` columns of ``M`` with the highest document frequency.
+
+    Ties go to the lower column, so the choice is deterministic.
+    """
+    df = np.bincount(sp.csr_matrix(M).indices, minlength=M.shape[1])
+    if n >= M.shape[1]:
+        return np.arange(M.shape[1], dtype=np.int64)
+    return np.sort(np.argsort(-df, kind="stable")[:n]).astype(np.int64)
+
+
+def category_gated(M, gates: np.ndarray, columns: np.ndarray) -> sp.csr_matrix:
+    """The urgency head's input: ``[M | g_1 * M[:, columns] | ... | g_K * M[:, columns]]``.
+
+    ``gates`` holds one row of category probabilities per message, so each category's
+    block carries the message's features weighted by how much it belongs to that category:
+    a linear head on this matrix has one weight per feature *and category* (for the
+    ``columns`` it gates), and can learn that "救命" in a fraud message and "救命" in
+    chatter mean different urgencies. See :class:`~triage.model.TriageClassifier`.
+    """
+    M = sp.csr_matrix(M)
+    gates = np.asarray(gates, dtype=np.float64)
+    if gates.shape[0] != M.shape[0]:
+        raise ValueError(f"expected one row of gates per message ({M.shape[0]}), got {gates.shape[0]}")
+    sub = M[:, columns]
+    blocks = [M] + [sp.diags(gates[:, k]) @ sub for k in range(gates.shape[1])]
+    return sp.hstack(blocks, format="csr")

@@ -10,10 +10,16 @@ Heads
   calibrated into probabilities by Platt scaling fitted on cross-validated decision values
   (:class:`sklearn.calibration.CalibratedClassifierCV` with ``ensemble=False``: one linear
   model, so its weights explain its decisions); the probabilities are the ``category_scores``.
-- **urgency**: the same model over the four ordinal levels. The decision is not a plain
-  argmax: a missed ``critical`` is the worst error, so a message is ``critical`` when its
-  *critical score* — the larger of P(urgency=critical) and P(category=emergency) — reaches
-  ``critical_threshold_``, or reaches the lower ``lexicon_threshold_`` while the message
+- **urgency**: the same model over the four ordinal levels, reading the features *gated by
+  the category* (``category_gating``): besides one weight per feature it has, for the most
+  frequent features, one weight per feature and category, applied in proportion to the
+  message's category probabilities (:func:`triage.features.category_gated`). "快来人" in
+  an emergency and in a group-buy message, "还在" in a fire and in a theft weigh differently.
+  The category probabilities of the training messages that gate the head in ``fit`` are
+  out-of-fold, so the head learns on gates as noisy as those of unseen messages.
+  The decision is not a plain argmax: a missed ``critical`` is the worst error, so a message
+  is ``critical`` when its *critical score* — P(urgency=critical), or the larger of it and
+  P(category=emergency) with ``couple_heads`` — reaches ``critical_threshold_``, or reaches the lower ``lexicon_threshold_`` while the message
   holds an uncancelled life-threat word (:mod:`triage.safety`). Both thresholds are tuned in
   ``fit`` on out-of-fold predictions of the training data for ``critical_recall``. A message
   of at most ``lexicon_max_chars`` characters with an uncancelled life-threat word
@@ -45,7 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from triage.compiled import CompiledPredictor
 from triage.exceptions import DatasetError
-from triage.features import make_features
+from triage.features import category_gated, make_features, most_frequent_columns
 from triage.normalize import MAX_CHARS, normalize
 from triage.prediction import (
     CRITICAL,
@@ -62,6 +68,15 @@ from triage.segment import Segmenter
 __all__ = ["Prediction", "TriageClassifier", "as_text_list"]  # Prediction, as_text_list: from triage.prediction
 
 _COMPILE_LOCK = threading.RLock()
+
+
+def _expand_columns(proba: np.ndarray, have: list[str], want: list[str]) -> np.ndarray:
+    """Probabilities over the labels ``have`` as columns over ``want`` (missing ones 0)."""
+    if have == want:
+        return proba
+    out = np.zeros((proba.shape[0], len(want)))
+    out[:, [want.index(c) for c in have]] = proba
+    return out
 
 
 class TriageClassifier(BaseEstimator):
@@ -84,7 +99,7 @@ class TriageClassifier(BaseEstimator):
         this quantile of the training rows' norms, so that very short messages (little
         evidence) score near the prior instead of on one n-gram's full weight; 0 gives
         plain L2 rows (see :mod:`triage.features`).
-    C : float, default=0.5
+    C : float, default=1.0
         Inverse regularisation strength of both linear-SVM heads.
     class_weight : {"balanced", None}, default=None
         Class weighting of both heads.
@@ -97,7 +112,16 @@ class TriageClassifier(BaseEstimator):
     lexicon_max_chars : int, default=10
         Normalised messages up to this length with an uncancelled life-threat word are
         ``critical`` whatever their score (0 turns this rule off).
-    couple_heads : bool, default=True
+    category_gating : bool, default=True
+        Let the urgency head see the category: its input is the features plus, for each
+        category, the features times the message's probability of that category (see
+        :func:`triage.features.category_gated`), so a word can weigh differently on urgency
+        in a fraud report and in chatter. In ``fit`` the gates of the training messages are
+        out-of-fold category probabilities, as they will be for unseen messages.
+    gated_features : int, default=20000
+        How many of the most frequent features get a weight per category (the others keep
+        one weight); bounds the model's size.
+    couple_heads : bool, default=False
         Let P(category=emergency) count as a critical score.
     confidence_threshold : float, default=0.5
         A head is unsure below this top probability.
@@ -121,13 +145,15 @@ class TriageClassifier(BaseEstimator):
         char_ngram_range: tuple[int, int] = (1, 3),
         min_df: int = 2,
         norm_floor_quantile: float = 0.25,
-        C: float = 0.5,
+        C: float = 1.0,
         class_weight: str | None = None,
         calibration_cv: int = 5,
         critical_recall: float = 0.98,
         use_lexicon: bool = True,
         lexicon_max_chars: int = 10,
-        couple_heads: bool = True,
+        category_gating: bool = True,
+        gated_features: int = 20000,
+        couple_heads: bool = False,
         confidence_threshold: float = 0.5,
         ambiguity_margin: float = 0.1,
         max_chars: int = MAX_CHARS,
@@ -147,6 +173,8 @@ class TriageClassifier(BaseEstimator):
         self.critical_recall = critical_recall
         self.use_lexicon = use_lexicon
         self.lexicon_max_chars = lexicon_max_chars
+        self.category_gating = category_gating
+        self.gated_features = gated_features
         self.couple_heads = couple_heads
         self.confidence_threshold = confidence_threshold
         self.ambiguity_margin = ambiguity_margin
@@ -162,8 +190,11 @@ class TriageClassifier(BaseEstimator):
         if smallest >= 2:
             cv = StratifiedKFold(n_splits=min(self.calibration_cv, smallest), shuffle=True, random_state=self.random_state)
             return CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=False).fit(M, y)
-        # A label seen once cannot be held out: calibrate the fitted SVM on its own scores.
-        return CalibratedClassifierCV(FrozenEstimator(svm.fit(M, y)), method="sigmoid").fit(M, y)
+        # A label seen once cannot be held out: calibrate the fitted SVM on its own scores
+        # (one "fold" scoring every row; the frozen SVM is not refitted).
+        every = np.arange(M.shape[0])
+        frozen = FrozenEstimator(svm.fit(M, y))
+        return CalibratedClassifierCV(frozen, method="sigmoid", cv=[(every, every)]).fit(M, y)
 
     def _validate_labels(self, y: Sequence[str] | None, n: int, head: str) -> np.ndarray | None:
         if y is None:
@@ -212,7 +243,13 @@ class TriageClassifier(BaseEstimator):
         )
         M = self.features_.fit_transform(norm)
         self.category_head_ = self._fit_head(M, y_cat) if y_cat is not None else None
-        self.urgency_head_ = self._fit_head(M, y_urg) if y_urg is not None else None
+        self.gate_columns_ = None
+        if y_urg is not None and self._gating(y_cat):
+            self.gate_columns_ = most_frequent_columns(M, self.gated_features)
+            gates = self._oof_head_proba(M, y_cat)
+            self.urgency_head_ = self._fit_head(category_gated(M, gates, self.gate_columns_), y_urg)
+        else:
+            self.urgency_head_ = self._fit_head(M, y_urg) if y_urg is not None else None
         self.categories_ = list(self.category_head_.classes_) if self.category_head_ is not None else []
         self.urgencies_ = list(self.urgency_head_.classes_) if self.urgency_head_ is not None else []
         self.n_features_ = M.shape[1]
@@ -224,28 +261,60 @@ class TriageClassifier(BaseEstimator):
             self._tune_critical(norm, y_cat, y_urg)
         return self
 
-    def _oof_probabilities(self, norm: list[str], y: np.ndarray, strat: np.ndarray) -> np.ndarray:
-        """Out-of-fold probabilities of one head (features refitted inside each fold)."""
+    def _gating(self, y_cat: np.ndarray | None) -> bool:
+        """Whether the urgency head is gated by the category (both heads trained, option on)."""
+        if not self.category_gating or y_cat is None:
+            return False
+        if isinstance(self.gated_features, bool) or not isinstance(self.gated_features, (int, np.integer)) or self.gated_features < 1:
+            raise ValueError(f"expected gated_features to be a positive int, got {self.gated_features!r}")
+        return True
+
+    def _oof_head_proba(self, M, y: np.ndarray) -> np.ndarray:
+        """Out-of-fold probabilities of a head on a fixed feature matrix (columns: sorted labels)."""
         classes = sorted(set(y))
-        out = np.zeros((len(norm), len(classes)))
-        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(norm, strat):
-            feats = clone(self.features_)
-            Mt = feats.fit_transform([norm[i] for i in train])
-            head = self._fit_head(Mt, y[train])
-            proba = head.predict_proba(feats.transform([norm[i] for i in test]))
-            cols = [classes.index(c) for c in head.classes_]
-            out[np.ix_(test, cols)] = proba
+        out = np.zeros((M.shape[0], len(classes)))
+        smallest = int(min(np.unique(y, return_counts=True)[1]))
+        folds = StratifiedKFold(n_splits=max(2, min(self.cv, smallest)), shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(np.zeros(len(y)), y):
+            head = self._fit_head(M[train], y[train])
+            out[test] = _expand_columns(head.predict_proba(M[test]), list(head.classes_), classes)
         return out
 
     def _critical_scores(self, urgency_proba: np.ndarray, category_proba: np.ndarray | None) -> np.ndarray:
         return critical_scores(self, urgency_proba, category_proba)
 
+    def _oof_critical_scores(self, norm: list[str], y_cat: np.ndarray | None, y_urg: np.ndarray) -> np.ndarray:
+        """Out-of-fold critical scores, the whole fit (features, heads, gates) redone per fold."""
+        gating = self._gating(y_cat)
+        with_category = y_cat is not None and (gating or self.couple_heads)
+        n_urg = len(set(y_urg))
+        u_proba = np.zeros((len(norm), n_urg))
+        c_proba = np.zeros((len(norm), len(set(y_cat)))) if with_category else None
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(norm, y_urg):
+            feats = clone(self.features_)
+            Mt = feats.fit_transform([norm[i] for i in train])
+            Ms = feats.transform([norm[i] for i in test])
+            if with_category:
+                category_head = self._fit_head(Mt, y_cat[train])
+                c_proba[test] = _expand_columns(category_head.predict_proba(Ms), list(category_head.classes_), sorted(set(y_cat)))
+            if gating:
+                columns = most_frequent_columns(Mt, self.gated_features)
+                gates = self._oof_head_proba(Mt, y_cat[train])
+                # a category absent from this fold's training part still gets its (empty) column
+                gates = _expand_columns(gates, sorted(set(y_cat[train])), sorted(set(y_cat)))
+                head = self._fit_head(category_gated(Mt, gates, columns), y_urg[train])
+                proba = head.predict_proba(category_gated(Ms, c_proba[test], columns))
+            else:
+                head = self._fit_head(Mt, y_urg[train])
+                proba = head.predict_proba(Ms)
+            cols = [sorted(set(y_urg)).index(c) for c in head.classes_]
+            u_proba[np.ix_(test, cols)] = proba
+        return self._critical_scores(u_proba, c_proba)
+
     def _tune_critical(self, norm: list[str], y_cat: np.ndarray | None, y_urg: np.ndarray) -> None:
         """Choose the critical and lexicon thresholds on out-of-fold scores."""
-        u_proba = self._oof_probabilities(norm, y_urg, y_urg)
-        c_proba = self._oof_probabilities(norm, y_cat, y_cat) if (y_cat is not None and self.couple_heads) else None
-        score = self._critical_scores(u_proba, c_proba)
+        score = self._oof_critical_scores(norm, y_cat, y_urg)
         lex = np.array([bool(threat_terms(t)) for t in norm]) if self.use_lexicon else np.zeros(len(norm), bool)
         short = lex & (np.array([len(t) for t in norm]) <= self.lexicon_max_chars)
         truth = y_urg == CRITICAL
@@ -276,6 +345,22 @@ class TriageClassifier(BaseEstimator):
         }
 
     # --------------------------------------------------------------- prediction
+    def urgency_input(self, M, category_proba: np.ndarray | None):
+        """What the urgency head reads for feature rows ``M``: ``M`` itself, or ``M`` gated
+        by the category probabilities (see :func:`triage.features.category_gated`)."""
+        if getattr(self, "gate_columns_", None) is None:
+            return M
+        return category_gated(M, category_proba, self.gate_columns_)
+
+    def reference_proba(self, norm: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Category and urgency probabilities of normalised texts through the scikit-learn
+        estimators — the reference the compiled predictor (``compiled_``) reproduces."""
+        check_is_fitted(self, "features_")
+        M = self.features_.transform(list(norm))
+        cat = self.category_head_.predict_proba(M) if self.category_head_ is not None else None
+        urg = self.urgency_head_.predict_proba(self.urgency_input(M, cat)) if self.urgency_head_ is not None else None
+        return cat, urg
+
     def _decide(self, norm: list[str]) -> list[tuple]:
         """Labels, scores, review flags and rule flags for normalised, non-empty texts."""
         return decide(self, norm)
