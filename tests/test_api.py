@@ -111,7 +111,7 @@ def test_shipped_model_sanity_per_category(shipped_model, text, category, urgenc
 
 
 # Very short alarms, the kind typed in a hurry; written for this test, not from the corpus.
-SHORT_ALARMS = ["救命！！", "救命啊", "快来人", "快来人啊！！！", "着火了！", "着火啦", "有人晕倒了", "煤气泄漏", "有人跳楼", "打劫啊", "孩子走丢了"]
+SHORT_ALARMS = ["救命！！", "救命啊", "快来人", "快来人啊！！！", "着火了！", "着火啦", "有人晕倒了", "煤气泄漏", "有人跳楼", "打劫啊", "孩子走丢了", "门口有人被捅了", "宝宝不会呼吸了"]
 
 
 @pytest.mark.parametrize("text", SHORT_ALARMS)

@@ -16,6 +16,10 @@ from triage.safety import Lexicon, threat_terms
         ("着火了哈哈 开玩笑的", []),
         ("昨天走失的老人已经找到了", []),
         ("如果走失请拨打110", []),
+        ("我老婆被捅了", ["被捅"]),
+        ("他喝了敌敌畏,现在叫不醒", ["叫不醒", "敌敌畏"]),
+        ("这首歌有触电的感觉", []),
+        ("如果有人触电先断电", []),
     ],
 )
 def test_threat_terms_respect_negation_hyperbole_and_jokes(text, expected):
