@@ -147,15 +147,20 @@ class _Head:
         self.gate_columns = self.gated_t = self.gate_pos = None
         if gate_columns is not None:
             self.gate_columns = np.asarray(gate_columns, dtype=np.int64)
-            self.gated_t = np.ascontiguousarray(gated_t, dtype=np.float64)
-            if self.gated_t.shape[0] != self.gate_columns.size or self.gated_t.shape[1] % self.coef_t.shape[1]:
+            gated_t = np.asarray(gated_t, dtype=np.float64)
+            n = self.gate_columns.size
+            if gated_t.ndim != 2 or gated_t.shape[0] != n or gated_t.shape[1] % self.coef_t.shape[1]:
                 raise ValueError(
-                    f"expected gated weights of shape ({self.gate_columns.size}, K * {self.coef_t.shape[1]}), "
-                    f"got {self.gated_t.shape}"
+                    f"expected gated weights of shape ({n}, K * {self.coef_t.shape[1]}), got {gated_t.shape}"
                 )
-            # position of each feature among the gated columns, -1 for the others
-            self.gate_pos = np.full(self.coef_t.shape[0], -1, dtype=np.int64)
-            self.gate_pos[self.gate_columns] = np.arange(self.gate_columns.size)
+            # one zero row after the gated ones: every feature has a row to look up (the
+            # ungated ones this one), so one message needs no masking (see _gated_row)
+            self.gated_padded = np.zeros((n + 1, gated_t.shape[1]))
+            self.gated_padded[:n] = gated_t
+            self.gated_t = self.gated_padded[:n]
+            # row of each feature in gated_padded: its position among the gated columns, or n
+            self.gate_pos = np.full(self.coef_t.shape[0], n, dtype=np.int64)
+            self.gate_pos[self.gate_columns] = np.arange(n)
 
     @classmethod
     def from_estimator(cls, head, gate_columns: np.ndarray | None = None, n_features: int | None = None) -> _Head:
@@ -183,7 +188,7 @@ class _Head:
     def gated_products(self, X: sp.csr_matrix) -> np.ndarray:
         """``x_gated·W_g`` of every row and category, ``(rows, K * k)``."""
         pos = self.gate_pos[X.indices]
-        keep = pos >= 0
+        keep = pos < self.gate_columns.size
         rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[keep]
         indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=X.shape[0]), out=indptr[1:])
@@ -191,12 +196,14 @@ class _Head:
         return Xg @ self.gated_t
 
     def gate(self, products: np.ndarray, gated: np.ndarray, category_proba: np.ndarray) -> np.ndarray:
-        """``products + Σ_g p_g * gated_g`` (rows × k, or one row as 1-D arrays)."""
+        """``products + Σ_g p_g * gated_g`` (rows × k, or one row as 1-D arrays).
+
+        The sum over categories is one ``np.add.reduce`` over a non-contiguous axis, which
+        adds in category order for a batch and for one row alike (bitwise equal results).
+        """
         k = products.shape[-1]
-        out = products
-        for g in range(gated.shape[-1] // k):
-            out = out + category_proba[..., g : g + 1] * gated[..., g * k : (g + 1) * k]
-        return out
+        terms = category_proba[..., None] * gated.reshape(*gated.shape[:-1], -1, k)
+        return products + np.add.reduce(terms, axis=-2)
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return self.proba_of(X @ self.coef_t)
@@ -500,10 +507,12 @@ class CompiledPredictor:
         """
         cols, vals = self._row(text)
         values = np.asarray(vals)
+        cols = np.asarray(cols, dtype=np.intp)  # once, for every look-up below
         joint = None
-        if cols and self._joint is not None:
+        if cols.size and self._joint is not None:
             joint = np.add.reduce(self._joint[cols] * values[:, None], axis=0)
         out = []
+        category_proba = None
         start = 0
         for key in ("category", "urgency"):
             head = self.heads[key]
@@ -513,32 +522,31 @@ class CompiledPredictor:
             width = head.coef_t.shape[1]
             if joint is not None:
                 raw = joint[start : start + width]
-            elif cols:
+            elif cols.size:
                 raw = np.add.reduce(head.coef_t[cols] * values[:, None], axis=0)
             else:
                 raw = np.zeros(width)
             start += width
             if head.gate_columns is not None:
-                raw = head.gate(raw, self._gated_row(head, cols, values), np.asarray(out[0]))
+                raw = head.gate(raw, self._gated_row(head, cols, values), category_proba)
             decision = raw + head.intercept
             p = 1.0 / (1.0 + np.exp(decision * head.a + head.b))
             if head.binary:
-                out.append([1.0 - float(p[0]), float(p[0])])
-                continue
-            total = p.sum()
-            out.append([1.0 / p.size] * p.size if total == 0 else (p / total).tolist())
+                proba = np.asarray([1.0 - float(p[0]), float(p[0])])
+            else:
+                total = p.sum()
+                proba = np.full(p.size, 1.0 / p.size) if total == 0 else p / total
+            category_proba = proba  # what gates the urgency head (read after the category head)
+            out.append(proba.tolist())
         return out[0], out[1]
 
     @staticmethod
-    def _gated_row(head: _Head, cols: list[int], values: np.ndarray) -> np.ndarray:
-        """``x_gated·W_g`` of one text (the sum in column order, as the sparse product adds)."""
-        if not cols:
-            return np.zeros(head.gated_t.shape[1])
-        pos = head.gate_pos[cols]
-        keep = pos >= 0
-        if not keep.any():
-            return np.zeros(head.gated_t.shape[1])
-        return np.add.reduce(head.gated_t[pos[keep]] * values[keep][:, None], axis=0)
+    def _gated_row(head: _Head, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``x_gated·W_g`` of one text, summed in column order as the sparse product adds
+        (an ungated feature adds a row of zeros, which leaves every sum unchanged)."""
+        if not cols.size:
+            return np.zeros(head.gated_padded.shape[1])
+        return np.add.reduce(head.gated_padded[head.gate_pos[cols]] * values[:, None], axis=0)
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Category and urgency probabilities of normalised texts (None for a missing head)."""
