@@ -187,13 +187,12 @@ class _Head:
 
     def gated_products(self, X: sp.csr_matrix) -> np.ndarray:
         """``x_gated·W_g`` of every row and category, ``(rows, K * k)``."""
-        pos = self.gate_pos[X.indices]
-        keep = pos < self.gate_columns.size
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[keep]
-        indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=X.shape[0]), out=indptr[1:])
-        Xg = sp.csr_matrix((X.data[keep], pos[keep].astype(np.int32), indptr), shape=(X.shape[0], self.gate_columns.size))
-        return Xg @ self.gated_t
+        # every entry keeps its place and points at its row of gated_padded (the ungated ones
+        # at the zero row): the same products, in the same order, as the one-message path
+        Xg = sp.csr_matrix(
+            (X.data, self.gate_pos[X.indices].astype(np.int32), X.indptr), shape=(X.shape[0], self.gated_padded.shape[0])
+        )
+        return Xg @ self.gated_padded
 
     def gate(self, products: np.ndarray, gated: np.ndarray, category_proba: np.ndarray) -> np.ndarray:
         """``products + Σ_g p_g * gated_g`` (rows × k, or one row as 1-D arrays).
