@@ -295,6 +295,15 @@ class CompiledPredictor:
             for i, n in enumerate(check_ngram_range(c.ngram_range)):
                 first = int(c.offsets[i])
                 self.char_columns.append((n, {key: first + j for j, key in enumerate(c.vocabulary_keys[i].tolist())}))
+        # All n-gram lengths in one dict: a key packs code points 21 bits apart, so with no
+        # U+0000 a 2-gram key is >= 2**21 > any 1-gram and a 3-gram key >= 2**42 > any 2-gram.
+        # (normalize removes U+0000; a text that still holds one takes the per-length dicts.)
+        self.char_column_of: dict[int, int] | None = None
+        if self.char_columns and [n for n, _ in self.char_columns] == list(range(1, len(self.char_columns) + 1)):
+            self.char_column_of = {}
+            for _, columns in self.char_columns:
+                self.char_column_of.update(columns)
+                columns.clear()  # rebuilt from the arrays if a text with U+0000 comes (one copy kept)
         self.word_block = None
         for name, vocab, idf, _, ngrams, floor in self.blocks:
             if name == "word" and ngrams == (1, 2):
@@ -402,15 +411,24 @@ class CompiledPredictor:
         packed 21 bits apart) rather than as a substring: no string is built or hashed.
         """
         codes = list(map(ord, text))
-        counts: Counter = Counter()
-        for n, columns in self.char_columns:
+        keys_of_n = {}
+        for n, _ in self.char_columns:
             if n == 1:
-                keys: list[int] = codes
+                keys_of_n[n] = codes
             elif n == 2:
-                keys = [(a << 21) | b for a, b in zip(codes, codes[1:])]
+                keys_of_n[n] = [(a << 21) | b for a, b in zip(codes, codes[1:])]
             else:
-                keys = [(a << 42) | (b << 21) | c for a, b, c in zip(codes, codes[1:], codes[2:])]
-            counts.update(map(columns.get, keys))
+                keys_of_n[n] = [(a << 42) | (b << 21) | c for a, b, c in zip(codes, codes[1:], codes[2:])]
+        if self.char_column_of is not None and 0 not in codes:
+            # without U+0000 the keys of different lengths cannot collide: one look-up
+            return Counter(map(self.char_column_of.get, [k for keys in keys_of_n.values() for k in keys]))
+        counts: Counter = Counter()
+        for i, (n, columns) in enumerate(self.char_columns):
+            if not columns and len(self.char_block.vocabulary_keys[i]):
+                first = int(self.char_block.offsets[i])
+                columns = {key: first + j for j, key in enumerate(self.char_block.vocabulary_keys[i].tolist())}
+                self.char_columns[i] = (n, columns)  # whole, in one assignment: threads see it full or empty
+            counts.update(map(columns.get, keys_of_n[n]))
         return counts
 
     #: Batch size from which the character block is computed with numpy.

@@ -254,7 +254,7 @@ def predict_with(self: ModelLike, X: Any) -> Prediction | list[Prediction]:
         if t:
             unique.setdefault(t, len(unique))
     rows = decide(self, list(unique)) if unique else []
-    empty = empty_row(self)
+    empty = None if all(norms) else empty_row(self)  # built only when some text is empty
     out = []
     append = out.append
     new = object.__new__
