@@ -225,3 +225,13 @@ def test_char_block_with_key_index_equals_searchsorted(shipped_model, test_texts
     # and what the estimator computes
     block = dict(shipped_model.features_.transformer_list)["char"]
     assert all(np.array_equal(g, w) for g, w in zip(got, block.coo(test_texts)))
+
+
+def test_character_ngrams_with_u0000_match_the_vectorised_path(shipped_model):
+    """Packed keys collide only through U+0000: such a text takes the per-length look-ups."""
+    compiled = CompiledPredictor(shipped_model)
+    for text in ["\x00着火了", "a\x00b\x00c救命", "楼下\x00有人晕倒了\x00"]:
+        cols, vals = compiled._row(text)
+        X = compiled.features([text] * compiled.VECTORISED_FROM)
+        assert X[0].indices.tolist() == cols and X[0].data.tolist() == vals, repr(text)
+        assert compiled._row(text) == (cols, vals)  # and again, with the rebuilt dicts
