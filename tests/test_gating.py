@@ -135,3 +135,10 @@ def test_gated_model_reads_the_alarm_word_by_its_category(gated_model):
     fire, joke = gated_model.predict(["隔壁着火了，火很大，快来人", "昨天梦见着火了，笑死"])
     assert fire.category == "emergency" and fire.urgency == "critical"
     assert joke.category == "chitchat" and joke.urgency == "low"
+
+
+def test_gated_weights_of_the_wrong_shape_are_refused(gated_model):
+    arrays = CompiledPredictor(gated_model).to_arrays()
+    arrays["urgency_gated_t"] = arrays["urgency_gated_t"][:, :-1]  # one decision column short
+    with pytest.raises(ValueError, match=r"expected gated weights of shape \(50, K \* 3\), got \(50, 8\)"):
+        CompiledPredictor.from_arrays(arrays, gated_model.segmenter_)
