@@ -288,22 +288,18 @@ class CompiledPredictor:
             offset += len(idf)
         self.n_features = offset
         self.char_index = None
-        self.char_columns: list[tuple[int, dict[int, int]]] = []
+        # The character n-grams of every length in one dict, packed key -> column: a key packs
+        # code points 21 bits apart, so an n-gram not led by U+0000 has a key of at least
+        # 2**(21 * (n - 1)), above every shorter n-gram's (see _char_counts for U+0000).
+        self.char_ns: list[int] = []
+        self.char_column_of: dict[int, int] = {}
         if self.char_block is not None:
             c = self.char_block
             self.char_index = [KeyIndex(keys) for keys in c.vocabulary_keys]
             for i, n in enumerate(check_ngram_range(c.ngram_range)):
                 first = int(c.offsets[i])
-                self.char_columns.append((n, {key: first + j for j, key in enumerate(c.vocabulary_keys[i].tolist())}))
-        # All n-gram lengths in one dict: a key packs code points 21 bits apart, so with no
-        # U+0000 a 2-gram key is >= 2**21 > any 1-gram and a 3-gram key >= 2**42 > any 2-gram.
-        # (normalize removes U+0000; a text that still holds one takes the per-length dicts.)
-        self.char_column_of: dict[int, int] | None = None
-        if self.char_columns and [n for n, _ in self.char_columns] == list(range(1, len(self.char_columns) + 1)):
-            self.char_column_of = {}
-            for _, columns in self.char_columns:
-                self.char_column_of.update(columns)
-                columns.clear()  # rebuilt from the arrays if a text with U+0000 comes (one copy kept)
+                self.char_ns.append(n)
+                self.char_column_of.update((key, first + j) for j, key in enumerate(c.vocabulary_keys[i].tolist()))
         self.word_block = None
         for name, vocab, idf, _, ngrams, floor in self.blocks:
             if name == "word" and ngrams == (1, 2):
@@ -411,25 +407,21 @@ class CompiledPredictor:
         packed 21 bits apart) rather than as a substring: no string is built or hashed.
         """
         codes = list(map(ord, text))
-        keys_of_n = {}
-        for n, _ in self.char_columns:
+        keys: list[int] = []
+        for n in self.char_ns:
             if n == 1:
-                keys_of_n[n] = codes
+                grams = codes
             elif n == 2:
-                keys_of_n[n] = [(a << 21) | b for a, b in zip(codes, codes[1:])]
+                grams = [(a << 21) | b for a, b in zip(codes, codes[1:])]
             else:
-                keys_of_n[n] = [(a << 42) | (b << 21) | c for a, b, c in zip(codes, codes[1:], codes[2:])]
-        if self.char_column_of is not None and 0 not in codes:
-            # without U+0000 the keys of different lengths cannot collide: one look-up
-            return Counter(map(self.char_column_of.get, [k for keys in keys_of_n.values() for k in keys]))
-        counts: Counter = Counter()
-        for i, (n, columns) in enumerate(self.char_columns):
-            if not columns and len(self.char_block.vocabulary_keys[i]):
-                first = int(self.char_block.offsets[i])
-                columns = {key: first + j for j, key in enumerate(self.char_block.vocabulary_keys[i].tolist())}
-                self.char_columns[i] = (n, columns)  # whole, in one assignment: threads see it full or empty
-            counts.update(map(columns.get, keys_of_n[n]))
-        return counts
+                grams = [(a << 42) | (b << 21) | c for a, b, c in zip(codes, codes[1:], codes[2:])]
+            if n > 1 and 0 in codes:
+                # an n-gram led by U+0000 (normalize removes it) packs into a shorter n-gram's
+                # key range; no vocabulary holds one, so it is unknown (-1 is never a key)
+                smallest = 1 << (21 * (n - 1))
+                grams = [key if key >= smallest else -1 for key in grams]
+            keys.extend(grams)
+        return Counter(map(self.char_column_of.get, keys))
 
     #: Batch size from which the character block is computed with numpy.
     VECTORISED_FROM = 64
