@@ -21,7 +21,6 @@ from sklearn.metrics import average_precision_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from triage.datasets import load_corpus  # noqa: E402
-from triage.features import make_features  # noqa: E402
 from triage.model import TriageClassifier  # noqa: E402
 from triage.normalize import normalize  # noqa: E402
 from triage.segment import Segmenter  # noqa: E402
@@ -58,13 +57,7 @@ def main() -> None:
         start = time.perf_counter()
         model = TriageClassifier(**params)
         # what fit() sets before tuning: the (unfitted) feature union the folds clone
-        model.features_ = make_features(
-            Segmenter(hmm=model.hmm, engine=model.engine),
-            word_ngram_range=model.word_ngram_range,
-            char_ngram_range=model.char_ngram_range,
-            min_df=model.min_df,
-            norm_floor_quantile=model.norm_floor_quantile,
-        )
+        model.features_ = model._make_features(Segmenter(hmm=model.hmm, engine=model.engine))
         model.categories_ = sorted(set(y_cat))
         model.urgencies_ = sorted(set(y_urg))
         score = model._oof_critical_scores(norm, y_cat, y_urg)

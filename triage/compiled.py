@@ -144,7 +144,7 @@ class _Head:
         self.a = np.asarray(a, dtype=np.float64)
         self.b = np.asarray(b, dtype=np.float64)
         self.binary = len(self.classes) == 2
-        self.gate_columns = self.gated_t = self.gate_pos = None
+        self.gate_columns = self.gated_t = self.gated_padded = self.gate_pos = None
         if gate_columns is not None:
             self.gate_columns = np.asarray(gate_columns, dtype=np.int64)
             gated_t = np.asarray(gated_t, dtype=np.float64)

@@ -234,13 +234,7 @@ class TriageClassifier(BaseEstimator):
         self.__dict__.pop("_compiled", None)
         norm = [normalize(t, max_chars=self.max_chars) for t in texts]
         self.segmenter_ = Segmenter(hmm=self.hmm, userdict=self.userdict, engine=self.engine)
-        self.features_ = make_features(
-            self.segmenter_,
-            word_ngram_range=tuple(self.word_ngram_range),
-            char_ngram_range=tuple(self.char_ngram_range),
-            min_df=self.min_df,
-            norm_floor_quantile=self.norm_floor_quantile,
-        )
+        self.features_ = self._make_features(self.segmenter_)
         M = self.features_.fit_transform(norm)
         self.category_head_ = self._fit_head(M, y_cat) if y_cat is not None else None
         self.gate_columns_ = None
@@ -260,6 +254,16 @@ class TriageClassifier(BaseEstimator):
         if CRITICAL in self.urgencies_:
             self._tune_critical(norm, y_cat, y_urg)
         return self
+
+    def _make_features(self, segmenter: Segmenter):
+        """The unfitted feature union of these parameters (see :func:`triage.features.make_features`)."""
+        return make_features(
+            segmenter,
+            word_ngram_range=tuple(self.word_ngram_range),
+            char_ngram_range=tuple(self.char_ngram_range),
+            min_df=self.min_df,
+            norm_floor_quantile=self.norm_floor_quantile,
+        )
 
     def _gating(self, y_cat: np.ndarray | None) -> bool:
         """Whether the urgency head is gated by the category (both heads trained, option on)."""

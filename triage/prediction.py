@@ -230,19 +230,9 @@ def decide(self: ModelLike, norm: list[str]) -> list[tuple]:
 
 
 def predict_with(self: ModelLike, X: Any) -> Prediction | list[Prediction]:
-    """Classify one message or many with a model (see :class:`ModelLike`).
-
-    Parameters
-    ----------
-    X : str or iterable of str
-        A message, or any sequence/iterable of messages (a pandas Series included).
-
-    Returns
-    -------
-    Prediction or list of Prediction
-        One Prediction for a str; a list of the same length and order otherwise.
-        Identical normalised texts are classified once.
-    """
+    """``model.predict(X)`` for any :class:`ModelLike`: the contract documented on
+    :meth:`triage.model.TriageClassifier.predict` (one Prediction for a str, else a list of
+    the same length and order; identical normalised texts classified once)."""
     texts, single = as_text_list(X)
     max_chars = self.max_chars
     if single:
