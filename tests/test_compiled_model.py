@@ -65,13 +65,13 @@ def test_predict_imports_neither_sklearn_nor_joblib():
         "print(sorted(m for m in ('sklearn', 'joblib') if m in sys.modules))\n"
         "print(type(triage.api.default_predictor()).__name__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO.parent, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.split() == ["[]", "CompiledModel"]
 
 
 def test_the_estimator_is_still_one_attribute_away():
     code = "import triage\nprint(triage.TriageClassifier.__name__, triage.classify_log.__name__)\n"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO.parent, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.split() == ["TriageClassifier", "classify_log"]
 
 
