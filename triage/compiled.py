@@ -9,7 +9,9 @@ At prediction time triage therefore runs the same arithmetic without that machin
   :class:`~triage.features.WordTfidf`);
 - character features: 1–3-grams the same way (exactly :class:`~triage.charngrams.CharNgramTfidf`);
 - each head: the linear SVM's decision values ``x·Wᵀ + b``, then the Platt sigmoid of each
-  class and the normalisation of :class:`~sklearn.calibration.CalibratedClassifierCV`.
+  class and the normalisation of :class:`~sklearn.calibration.CalibratedClassifierCV`; a
+  category head that reads plain L2 rows (``category_rows="l2"``) gets each block's values
+  divided by the block's norm instead of by ``max(norm, norm floor)``.
 
 The compiled form is built from the fitted estimators on first use (never pickled, so a
 model file stays the scikit-learn objects it was trained as), and
@@ -30,7 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from triage.tfidf import KeyIndex, char_ngram_coo, check_ngram_range, tfidf_coo
+from triage.tfidf import KeyIndex, char_ngram_coo, check_ngram_range, coo_row_norms, floored, tfidf_coo
 
 __all__ = ["CompiledPredictor"]
 
@@ -54,7 +56,7 @@ class _WordBlock:
     whenever the bigrams are counted on the same documents as the unigrams; checked here).
     """
 
-    def __init__(self, segmenter, vocab: dict[str, int], idf: list[float], norm_floor: float = 0.0) -> None:
+    def __init__(self, segmenter, vocab: dict[str, int], idf: list[float]) -> None:
         V = len(vocab)
         unigrams: dict[str, int] = {}
         keys, cols = [], []
@@ -77,7 +79,6 @@ class _WordBlock:
         self.ids = unigrams
         self.V = V
         self.idf = np.asarray(idf, dtype=np.float64)
-        self.norm_floor = norm_floor
         self.segmenter = segmenter
 
     def _tokens(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -96,7 +97,8 @@ class _WordBlock:
         return tokens, plain + other
 
     def coo(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Rows, block columns and values of the word block (None if segmentation disagreed)."""
+        """Rows, block columns and raw TF-IDF values of the word block, before the row
+        norms (None if segmentation disagreed)."""
         tokens, order = self._tokens(texts)
         ids = np.fromiter(map(self.ids.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
         ids = ids[ids != _SPACE_ID]
@@ -115,7 +117,7 @@ class _WordBlock:
             found = self.bigram_keys[pos] == key
             rows.append(doc[:-1][pair][found])
             cols.append(self.bigram_cols[pos[found]])
-        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf, len(texts), self.norm_floor)
+        return tfidf_coo(np.concatenate(rows), np.concatenate(cols), self.idf, len(texts), None)
 
 
 class _Head:
@@ -231,8 +233,9 @@ class _CharArrays:
 
 
 #: Version of the array layout written by :meth:`CompiledPredictor.to_arrays` (2 added the
-#: optional category-gated weights of a head; format 1 files still load).
-ARRAYS_FORMAT = 2
+#: optional category-gated weights of a head, 3 the rows the category head reads; files of
+#: formats 1 and 2 still load, their category head reading floored rows).
+ARRAYS_FORMAT = 3
 
 
 class CompiledPredictor:
@@ -267,9 +270,14 @@ class CompiledPredictor:
             if model.urgency_head_ is not None
             else None,
         }
-        self._build(model.segmenter_, blocks, heads)
+        self._build(model.segmenter_, blocks, heads, model.category_rows)
 
-    def _build(self, segmenter, blocks: list[dict], heads: dict[str, _Head | None]) -> None:
+    def _build(self, segmenter, blocks: list[dict], heads: dict[str, _Head | None], category_rows: str = "floored") -> None:
+        if category_rows not in ("l2", "floored"):
+            raise ValueError(f'expected category rows "l2" or "floored", got {category_rows!r}')
+        self.category_rows = category_rows
+        # whether the category head reads other values than the urgency head (see _row)
+        self.category_l2 = category_rows == "l2" and heads.get("category") is not None
         self.segmenter = segmenter
         self.segment = segmenter.cut
         self._spec = blocks
@@ -301,18 +309,19 @@ class CompiledPredictor:
                 self.char_ns.append(n)
                 self.char_column_of.update((key, first + j) for j, key in enumerate(c.vocabulary_keys[i].tolist()))
         self.word_block = None
-        for name, vocab, idf, _, ngrams, floor in self.blocks:
+        for name, vocab, idf, _, ngrams, _ in self.blocks:
             if name == "word" and ngrams == (1, 2):
                 try:
-                    self.word_block = _WordBlock(segmenter, vocab, idf, floor)
+                    self.word_block = _WordBlock(segmenter, vocab, idf)
                 except ValueError:
                     pass
         self.heads = heads
         # Both heads' weights side by side, so one product serves both (the arithmetic per
-        # column is unchanged: same products, summed in the same order).
+        # column is unchanged: same products, summed in the same order) — when both read the
+        # same rows.
         present = [h for h in heads.values() if h is not None]
         self._joint = None
-        if len(present) == 2:
+        if len(present) == 2 and not self.category_l2:
             self._joint = np.ascontiguousarray(np.hstack([h.coef_t for h in present]))
             k = present[0].coef_t.shape[1]
             present[0].coef_t, present[1].coef_t = self._joint[:, :k], self._joint[:, k:]  # views: one copy
@@ -323,7 +332,7 @@ class CompiledPredictor:
         Saved with :func:`numpy.savez` beside the model file and read back with
         ``numpy.load(..., allow_pickle=False)``: loading runs no pickle.
         """
-        meta: dict[str, Any] = {"format": ARRAYS_FORMAT, "blocks": [], "heads": {}}
+        meta: dict[str, Any] = {"format": ARRAYS_FORMAT, "blocks": [], "heads": {}, "category_rows": self.category_rows}
         arrays: dict[str, np.ndarray] = {}
         for entry in self._spec:
             name = entry["name"]
@@ -358,8 +367,8 @@ class CompiledPredictor:
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], segmenter) -> CompiledPredictor:
         """Rebuild from :meth:`to_arrays` output and the model's :class:`~triage.segment.Segmenter`."""
         meta = json.loads(str(arrays["meta"][()]))
-        if meta.get("format") not in (1, ARRAYS_FORMAT):
-            raise ValueError(f"expected compiled arrays of format 1 or {ARRAYS_FORMAT}, got {meta.get('format')!r}")
+        if meta.get("format") not in (1, 2, ARRAYS_FORMAT):
+            raise ValueError(f"expected compiled arrays of format 1 to {ARRAYS_FORMAT}, got {meta.get('format')!r}")
         blocks = []
         for info in meta["blocks"]:
             name = info["name"]
@@ -389,7 +398,7 @@ class CompiledPredictor:
                 arrays[f"{key}_gated_t"] if gated else None,
             )
         self = cls.__new__(cls)
-        self._build(segmenter, blocks, heads)
+        self._build(segmenter, blocks, heads, meta.get("category_rows", "floored"))
         return self
 
     @staticmethod
@@ -427,8 +436,14 @@ class CompiledPredictor:
     VECTORISED_FROM = 64
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The model's feature matrix of normalised texts.
+        """The model's feature matrix of normalised texts (the rows the urgency head reads)."""
+        return self.feature_rows(texts)[0]
 
+    def feature_rows(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The feature matrix of normalised texts, and the rows the category head reads.
+
+        The second is the first unless the category head reads plain L2 rows (then the
+        same entries, each block's divided by its norm instead of ``max(norm, floor)``).
         Small batches are computed term by term in Python (no per-call numpy overhead);
         from :attr:`VECTORISED_FROM` texts on, the character block is computed by the
         vectorised :func:`~triage.tfidf.char_ngram_coo` and the word block by
@@ -437,35 +452,45 @@ class CompiledPredictor:
         n = len(texts)
         if n < self.VECTORISED_FROM or (self.char_block is None and self.word_block is None):
             return self._python_features(texts)
-        rows, cols, vals = [], [], []
-        for name, _, _, offset, _, _ in self.blocks:
+        rows, cols, vals, l2_vals = [], [], [], []
+        for name, _, _, offset, _, floor in self.blocks:
             part = None
             if name == "char":
                 c = self.char_block
-                part = char_ngram_coo(texts, c.vocabulary_keys, c.offsets, c.idf, c.ngram_range, c.norm_floor, self.char_index)
+                part = char_ngram_coo(texts, c.vocabulary_keys, c.offsets, c.idf, c.ngram_range, None, self.char_index)
             elif self.word_block is not None:
                 part = self.word_block.coo(texts)
             if part is None:  # the word block the Python way
-                X = self._python_features(texts, skip="char")
-                part = (np.repeat(np.arange(n, dtype=np.int64), np.diff(X.indptr)), X.indices.astype(np.int64), X.data)
-            else:
-                part = (part[0], part[1] + offset, part[2])
-            rows.append(part[0])
-            cols.append(part[1])
-            vals.append(part[2])
+                X, Xl2 = self._python_features(texts, skip="char")
+                r = np.repeat(np.arange(n, dtype=np.int64), np.diff(X.indptr))
+                rows.append(r)
+                cols.append(X.indices.astype(np.int64))
+                vals.append(X.data)
+                l2_vals.append(Xl2.data)
+                continue
+            r, c, raw = part
+            norms = coo_row_norms(r, raw, n)
+            rows.append(r)
+            cols.append(c + offset)
+            vals.append(floored(r, raw, norms, floor))
+            # floor 0: divided by the norm itself, as _row does
+            l2_vals.append(floored(r, raw, norms, 0.0) if self.category_l2 else None)
         row = np.concatenate(rows)
         order = np.argsort(row, kind="stable")  # row by row; within a row, block by block
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
-        return sp.csr_matrix(
-            (np.concatenate(vals)[order], np.concatenate(cols)[order].astype(np.int32), indptr),
-            shape=(n, self.n_features),
-        )
+        indices = np.concatenate(cols)[order].astype(np.int32)
+        X = sp.csr_matrix((np.concatenate(vals)[order], indices, indptr), shape=(n, self.n_features))
+        if not self.category_l2:
+            return X, X
+        return X, sp.csr_matrix((np.concatenate(l2_vals)[order], indices, indptr), shape=(n, self.n_features))
 
-    def _row(self, text: str, skip: str = "") -> tuple[list[int], list[float]]:
-        """Columns (ascending) and values of one text's features, term by term in Python."""
+    def _row(self, text: str, skip: str = "") -> tuple[list[int], list[float], list[float] | None]:
+        """Columns (ascending) and values of one text's features, term by term in Python,
+        and the values the category head reads if they differ (else None)."""
         indices: list[int] = []
         values: list[float] = []
+        l2_values: list[float] | None = [] if self.category_l2 else None
         log = math.log
         sqrt = math.sqrt
         tokens = None
@@ -487,25 +512,34 @@ class CompiledPredictor:
             squares = 0.0
             for v in vals:  # plain left-to-right sum, as numpy's bincount adds (not Python 3.12's compensated sum())
                 squares += v * v
-            norm = max(sqrt(squares), floor)
+            raw_norm = sqrt(squares)
+            norm = max(raw_norm, floor)
             indices.extend([j + offset for j in cols])
             values.extend([v / norm for v in vals])
-        return indices, values
+            if l2_values is not None:
+                l2_values.extend([v / raw_norm for v in vals])
+        return indices, values, l2_values
 
-    def _python_features(self, texts: Sequence[str], skip: str = "") -> sp.csr_matrix:
+    def _python_features(self, texts: Sequence[str], skip: str = "") -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """:meth:`feature_rows` term by term in Python (``skip``: a block to leave out)."""
         indices: list[int] = []
         values: list[float] = []
+        l2_values: list[float] = []
         indptr = [0]
         row = self._row
         for text in texts:
-            cols, vals = row(text, skip)
+            cols, vals, l2 = row(text, skip)
             indices.extend(cols)
             values.extend(vals)
+            if l2 is not None:
+                l2_values.extend(l2)
             indptr.append(len(indices))
-        return sp.csr_matrix(
-            (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
-            shape=(len(texts), self.n_features),
-        )
+        shape = (len(texts), self.n_features)
+        idx, ptr = np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)
+        X = sp.csr_matrix((np.asarray(values, dtype=np.float64), idx, ptr), shape=shape)
+        if not self.category_l2:
+            return X, X
+        return X, sp.csr_matrix((np.asarray(l2_values, dtype=np.float64), idx, ptr), shape=shape)
 
     def proba_lists(self, text: str) -> tuple[list[float] | None, list[float] | None]:
         """Category and urgency probabilities of one normalised text, as lists, without scipy.
@@ -514,7 +548,7 @@ class CompiledPredictor:
         (products ``value * weight`` summed in column order from zero, then the intercept,
         the Platt sigmoid and the normalisation by numpy), so the results are bitwise equal.
         """
-        cols, vals = self._row(text)
+        cols, vals, l2_vals = self._row(text)
         values = np.asarray(vals)
         cols = np.asarray(cols, dtype=np.intp)  # once, for every look-up below
         joint = None
@@ -532,7 +566,8 @@ class CompiledPredictor:
             if joint is not None:
                 raw = joint[start : start + width]
             elif cols.size:
-                raw = np.add.reduce(head.coef_t[cols] * values[:, None], axis=0)
+                read = np.asarray(l2_vals) if key == "category" and l2_vals is not None else values
+                raw = np.add.reduce(head.coef_t[cols] * read[:, None], axis=0)
             else:
                 raw = np.zeros(width)
             start += width
@@ -559,14 +594,18 @@ class CompiledPredictor:
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Category and urgency probabilities of normalised texts (None for a missing head)."""
-        X = self.features(texts)
+        X, Xc = self.feature_rows(texts)
         cat, urg = self.heads["category"], self.heads["urgency"]
         if self._joint is not None:
             products = X @ self._joint
             k = cat.coef_t.shape[1]
             c_proba = cat.proba_of(products[:, :k])
             u_products = products[:, k:]
-            if urg.gate_columns is not None:
-                u_products = urg.gate(u_products, urg.gated_products(X), c_proba)
-            return c_proba, urg.proba_of(u_products)
-        return (cat.proba(X) if cat else None, urg.proba(X) if urg else None)
+        else:
+            c_proba = cat.proba(Xc) if cat else None
+            if urg is None:
+                return c_proba, None
+            u_products = X @ urg.coef_t
+        if urg.gate_columns is not None:
+            u_products = urg.gate(u_products, urg.gated_products(X), c_proba)
+        return c_proba, urg.proba_of(u_products)

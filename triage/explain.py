@@ -359,7 +359,8 @@ def explain(text: str, model=None, top: int = 10) -> Explanation:
         if head_name == "urgency" and getattr(model, "gate_columns_", None) is not None:
             gating = (model.gate_columns_, [pred.category_scores[c] for c in model.categories_])
         if head is not None and label is not None:
-            heads[head_name] = _explain_head(head_name, head, label, scores[label], row, names, kinds, int(top), gating)
+            rows = model.category_input(row) if head_name == "category" else row
+            heads[head_name] = _explain_head(head_name, head, label, scores[label], rows, names, kinds, int(top), gating)
     return Explanation(text, norm, heads["category"], heads["urgency"], pred.flags)
 
 

@@ -27,7 +27,7 @@ from triage.charngrams import CharNgramTfidf
 from triage.tfidf import check_quantile, quantile_floor, row_norms, soft_l2_normalize
 from triage.segment import Segmenter
 
-__all__ = ["WordTfidf", "category_gated", "make_features", "most_frequent_columns"]
+__all__ = ["WordTfidf", "block_bounds", "blockwise_l2", "category_gated", "make_features", "most_frequent_columns"]
 
 
 class WordTfidf(TfidfVectorizer):
@@ -136,6 +136,30 @@ def make_features(
     if not blocks:
         raise ValueError("make_features needs at least one block; got word and char ranges (0, 0).")
     return FeatureUnion(blocks)
+
+
+def block_bounds(union: FeatureUnion) -> np.ndarray:
+    """First column of each block of a fitted feature union, then the total width."""
+    widths = [len(block.idf_) for _, block in union.transformer_list]
+    return np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+
+
+def blockwise_l2(M, bounds: np.ndarray) -> sp.csr_matrix:
+    """``M`` with each row's part in each block rescaled to unit L2 norm.
+
+    Undoes the norm floor: a floored row is the plain L2 row times a factor of at most 1
+    per block, so this gives the rows of ``norm_floor_quantile=0`` from the floored matrix
+    (parts that are all zero stay zero). ``bounds`` comes from :func:`block_bounds`.
+    """
+    M = sp.csr_matrix(M, copy=True)
+    if not M.nnz:
+        return M
+    nb = len(bounds) - 1
+    row = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(M.indptr))
+    cell = row * nb + (np.searchsorted(bounds, M.indices, side="right") - 1)
+    norms = np.sqrt(np.bincount(cell, weights=M.data * M.data, minlength=M.shape[0] * nb))
+    M.data = (M.data / norms[cell]).astype(M.dtype, copy=False)
+    return M
 
 
 def most_frequent_columns(M, n: int) -> np.ndarray:
