@@ -74,6 +74,7 @@ def pipeline(texts: list[str], cats: np.ndarray, urgs: np.ndarray) -> None:
         model = _Recording(category_rows=rows)
         # what fit() sets before tuning: the (unfitted) feature union the folds clone
         model.features_ = model._make_features(Segmenter(hmm=model.hmm, engine=model.engine))
+        model.categories_, model.urgencies_ = sorted(set(cats)), sorted(set(urgs))
         model._tune_critical(texts, cats, urgs)
         labels = np.asarray(sorted(set(cats)), dtype=object)
         f1 = f1_score(cats, labels[model.oof_category_proba_.argmax(axis=1)], average="macro")
