@@ -58,6 +58,7 @@ def main() -> None:
         model = TriageClassifier(**params)
         # what fit() sets before tuning: the (unfitted) feature union the folds clone
         model.features_ = model._make_features(Segmenter(hmm=model.hmm, engine=model.engine))
+        model.category_rows_ = model.category_rows
         model.categories_ = sorted(set(y_cat))
         model.urgencies_ = sorted(set(y_urg))
         score = model._oof_critical_scores(norm, y_cat, y_urg)

@@ -28,6 +28,12 @@ def test_blockwise_l2_scales_each_block_of_each_row_to_unit_norm():
     assert M[0, 0] == 3.0  # the input is left alone
 
 
+def test_blockwise_l2_leaves_a_block_of_stored_zeros_zero():
+    M = sp.csr_matrix((np.array([0.0, 2.0]), np.array([0, 2]), np.array([0, 2])), shape=(1, 4))
+    assert M.nnz == 2  # the zero is stored
+    np.testing.assert_array_equal(blockwise_l2(M, np.array([0, 2, 4])).toarray(), [[0.0, 0.0, 1.0, 0.0]])
+
+
 def test_blockwise_l2_of_floored_rows_gives_the_rows_without_a_floor(small_corpus):
     texts = [normalize(t) for t, _, _ in small_corpus]
     plain = make_features(Segmenter(), norm_floor_quantile=0.0)
@@ -97,11 +103,99 @@ def test_models_pickled_before_the_option_read_floored_rows(small_corpus):
     assert again.predict(SHORT) == model.predict(SHORT)
 
 
-def test_format_2_arrays_load_with_floored_category_rows(model):
+def test_arrays_are_format_2_unless_the_category_head_reads_l2_rows(model):
     arrays = CompiledPredictor(model).to_arrays()
     meta = json.loads(str(arrays["meta"][()]))
-    assert meta["format"] == 3 and meta["category_rows"] == model.category_rows
+    if model.category_rows_ == "floored":  # the format-2 layout: older versions read it
+        assert meta["format"] == 2 and "category_rows" not in meta
+        return
+    assert meta["format"] == 3 and meta["category_rows"] == "l2"
     del meta["category_rows"]
+    arrays["meta"] = np.asarray(json.dumps(meta))
+    with pytest.raises(ValueError, match="format 3 to say their category_rows, got none"):
+        CompiledPredictor.from_arrays(arrays, model.segmenter_)
     meta["format"] = 2
     arrays["meta"] = np.asarray(json.dumps(meta))
     assert CompiledPredictor.from_arrays(arrays, model.segmenter_).category_rows == "floored"
+
+
+def test_set_params_after_fit_does_not_change_what_the_head_reads(model, small_corpus):
+    texts = [normalize(t) for t in SHORT]
+    want = model.reference_proba(texts)
+    other = "floored" if model.category_rows == "l2" else "l2"
+    refit = pickle.loads(pickle.dumps(model)).set_params(category_rows=other)
+    assert refit.category_rows_ == model.category_rows
+    for got, expected in zip(refit.reference_proba(texts), want):
+        np.testing.assert_array_equal(got, expected)
+    assert refit.predict(SHORT) == model.predict(SHORT)
+
+
+def _svm_coef(model) -> np.ndarray:
+    return model.category_head_.calibrated_classifiers_[0].estimator.coef_
+
+
+def test_l2_category_head_is_the_head_fitted_without_a_floor(small_corpus):
+    texts, cats, _ = zip(*small_corpus)
+    l2 = TriageClassifier(cv=2, calibration_cv=2, category_rows="l2").fit(list(texts), y_category=list(cats))
+    plain = TriageClassifier(cv=2, calibration_cv=2, norm_floor_quantile=0.0).fit(list(texts), y_category=list(cats))
+    floored = TriageClassifier(cv=2, calibration_cv=2).fit(list(texts), y_category=list(cats))
+    np.testing.assert_allclose(_svm_coef(l2), _svm_coef(plain), atol=1e-5)
+    assert np.abs(_svm_coef(floored) - _svm_coef(plain)).max() > 0.01  # the floor did change the head
+
+
+def _assert_unit_blocks(M) -> None:
+    """Each row's part in each block has unit norm: a row's squared norm is its number of
+    non-empty blocks (floored rows of short texts fall below it)."""
+    M = sp.csr_matrix(M)
+    squared = np.asarray(M.multiply(M).sum(axis=1)).ravel()
+    np.testing.assert_allclose(squared, np.round(squared), atol=1e-4)
+
+
+class _Spy(TriageClassifier):
+    """Counts the category heads, in ``fit`` and in every fold, that fit and predict on
+    unit rows per block, and fails on any that does not."""
+
+    def _fit_head(self, M, y):
+        head = super()._fit_head(M, y)
+        if set(y) <= set(self.category_labels):
+            _assert_unit_blocks(M)
+            self.checked_ = getattr(self, "checked_", 0) + 1
+            predict_proba = head.predict_proba
+
+            def checked(X, _predict=predict_proba):
+                _assert_unit_blocks(X)
+                self.checked_ += 1
+                return _predict(X)
+
+            head.predict_proba = checked
+        return head
+
+
+def test_every_category_head_of_fit_and_its_folds_reads_l2_rows(small_corpus):
+    texts, cats, urgs = zip(*small_corpus)
+    spy = _Spy(cv=2, calibration_cv=2, category_rows="l2")
+    spy.category_labels = set(cats)
+    spy.fit(list(texts), list(cats), list(urgs))
+    # fit's head and the 2 gate heads; per fold of the tuning, its head, predicting, and its 2 gate heads
+    assert spy.checked_ >= 3 + 2 * 4
+    floored = _Spy(cv=2, calibration_cv=2)
+    floored.category_labels = set(cats)
+    with pytest.raises(AssertionError):  # the check can fail: floored rows of short texts
+        floored.fit(list(texts), list(cats), list(urgs))
+
+
+def test_explain_uses_the_rows_the_category_head_reads(small_corpus):
+    from triage.explain import explain
+
+    texts, cats, urgs = zip(*small_corpus)
+    model = TriageClassifier(cv=2, calibration_cv=2, category_rows="l2").fit(list(texts), list(cats), list(urgs))
+    for text in SHORT[:4]:
+        e = explain(text, model=model)
+        norm = normalize(text)
+        M = model.category_input(model.features_.transform([norm]))
+        calibrated = model.category_head_.calibrated_classifiers_[0]
+        k = list(model.categories_).index(e.category.label)
+        d = calibrated.estimator.decision_function(M)[0, k]
+        cal = calibrated.calibrators[k]
+        log_odds = -(float(np.ravel(cal.a_)[0]) * d + float(np.ravel(cal.b_)[0]))
+        assert e.category.score == pytest.approx(log_odds, abs=2e-3), text

@@ -145,9 +145,11 @@ def test_vectorised_features_of_word_only_and_char_only_models(small_corpus, tes
     train, cats, _ = zip(*small_corpus)
     texts = test_texts[:300]
     for kwargs in ({"char_ngram_range": (0, 0)}, {"word_ngram_range": (0, 0)}, {"word_ngram_range": (1, 1)}):
-        model = TriageClassifier(cv=2, calibration_cv=2, **kwargs).fit(list(train), y_category=list(cats))
-        compiled = CompiledPredictor(model)
-        assert _rows_equal(compiled, texts), kwargs
+        for rows in ("floored", "l2"):  # (1, 1): the word block the Python way inside the vectorised path
+            model = TriageClassifier(cv=2, calibration_cv=2, category_rows=rows, **kwargs).fit(list(train), y_category=list(cats))
+            compiled = CompiledPredictor(model)
+            assert compiled.category_l2 == (rows == "l2")
+            assert _rows_equal(compiled, texts), (kwargs, rows)
 
 
 def test_normalize_many_equals_normalize_on_the_corpus():

@@ -126,7 +126,7 @@ def test_format_1_arrays_without_gating_still_load(small_corpus):
     arrays = compiled.to_arrays()
     assert not any("gate" in key for key in arrays)
     meta = json.loads(str(arrays["meta"][()]))
-    del meta["category_rows"]  # format 1 had neither gating nor this key
+    assert meta["format"] == 2 and "category_rows" not in meta  # floored rows: written as format 2
     meta["format"] = 1
     arrays["meta"] = np.asarray(json.dumps(meta))
     again = CompiledPredictor.from_arrays(arrays, model.segmenter_)

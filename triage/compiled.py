@@ -233,8 +233,9 @@ class _CharArrays:
 
 
 #: Version of the array layout written by :meth:`CompiledPredictor.to_arrays` (2 added the
-#: optional category-gated weights of a head, 3 the rows the category head reads; files of
-#: formats 1 and 2 still load, their category head reading floored rows).
+#: optional category-gated weights of a head, 3 the rows the category head reads). A model
+#: whose category head reads floored rows is written as format 2, which older versions
+#: read; files of formats 1 and 2 load with floored category rows.
 ARRAYS_FORMAT = 3
 
 
@@ -270,7 +271,7 @@ class CompiledPredictor:
             if model.urgency_head_ is not None
             else None,
         }
-        self._build(model.segmenter_, blocks, heads, model.category_rows)
+        self._build(model.segmenter_, blocks, heads, model.category_rows_)
 
     def _build(self, segmenter, blocks: list[dict], heads: dict[str, _Head | None], category_rows: str = "floored") -> None:
         if category_rows not in ("l2", "floored"):
@@ -332,7 +333,9 @@ class CompiledPredictor:
         Saved with :func:`numpy.savez` beside the model file and read back with
         ``numpy.load(..., allow_pickle=False)``: loading runs no pickle.
         """
-        meta: dict[str, Any] = {"format": ARRAYS_FORMAT, "blocks": [], "heads": {}, "category_rows": self.category_rows}
+        meta: dict[str, Any] = {"format": 2, "blocks": [], "heads": {}}
+        if self.category_rows != "floored":  # only then is format 3 needed: older readers load the rest
+            meta.update(format=ARRAYS_FORMAT, category_rows=self.category_rows)
         arrays: dict[str, np.ndarray] = {}
         for entry in self._spec:
             name = entry["name"]
@@ -398,6 +401,8 @@ class CompiledPredictor:
                 arrays[f"{key}_gated_t"] if gated else None,
             )
         self = cls.__new__(cls)
+        if meta["format"] >= 3 and "category_rows" not in meta:
+            raise ValueError(f"expected compiled arrays of format {meta['format']} to say their category_rows, got none")
         self._build(segmenter, blocks, heads, meta.get("category_rows", "floored"))
         return self
 

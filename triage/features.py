@@ -152,6 +152,7 @@ def blockwise_l2(M, bounds: np.ndarray) -> sp.csr_matrix:
     (parts that are all zero stay zero). ``bounds`` comes from :func:`block_bounds`.
     """
     M = sp.csr_matrix(M, copy=True)
+    M.eliminate_zeros()  # a block of stored zeros has norm 0: it stays zero, not 0/0
     if not M.nnz:
         return M
     nb = len(bounds) - 1

@@ -102,9 +102,9 @@ class TriageClassifier(BaseEstimator):
     category_rows : {"floored", "l2"}, default="floored"
         Rows the category head reads: "floored", the urgency head's rows, or "l2", each
         block's part scaled to unit L2 norm, so that the norm floor only serves the urgency
-        head and a short report keeps its full weight for its category. "l2" scores better
-        on the corpus (cross-validated category macro-F1 +0.007) but takes far more real
-        chatter for reports (README, "Features"), hence the default.
+        head and a short report keeps its full weight for its category. "l2" scores a little
+        better on the corpus but takes far more real chatter for reports (README,
+        "Features"), hence the default. The choice made in ``fit`` is ``category_rows_``.
     C : float, default=1.0
         Inverse regularisation strength of both linear-SVM heads.
     class_weight : {"balanced", None}, default=None
@@ -240,6 +240,7 @@ class TriageClassifier(BaseEstimator):
             raise DatasetError("expected labels for at least one head (y_category or y_urgency), got neither")
         if self.category_rows not in ("l2", "floored"):
             raise ValueError(f'expected category_rows to be "l2" or "floored", got {self.category_rows!r}')
+        self.category_rows_ = self.category_rows  # what the head is trained on, whatever set_params does later
 
         self.__dict__.pop("_compiled", None)
         norm = [normalize(t, max_chars=self.max_chars) for t in texts]
@@ -278,8 +279,8 @@ class TriageClassifier(BaseEstimator):
 
     def _category_rows(self, M, features):
         """The rows the category head reads, from feature rows ``M`` of the fitted union
-        ``features`` (see ``category_rows``)."""
-        if self.category_rows == "l2":
+        ``features`` (see ``category_rows``; ``category_rows_`` is the fitted choice)."""
+        if self.category_rows_ == "l2":
             return blockwise_l2(M, block_bounds(features))
         return M
 
@@ -417,6 +418,7 @@ class TriageClassifier(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         # a model pickled before category_rows existed: its category head reads floored rows
         state.setdefault("category_rows", "floored")
+        state.setdefault("category_rows_", state["category_rows"])
         super().__setstate__(state)
 
     @overload
