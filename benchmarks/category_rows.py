@@ -30,6 +30,7 @@ from sklearn.svm import LinearSVC
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nus_false_alarms import DEFAULT_DATA, read_texts  # noqa: E402
+from urgency_gating import ready_for_tuning  # noqa: E402
 
 from triage.datasets import load_corpus  # noqa: E402
 from triage.features import make_features  # noqa: E402
@@ -87,11 +88,7 @@ def pipeline(texts: list[str], cats: np.ndarray, urgs: np.ndarray) -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for rows in ("floored", "l2"):
         start = time.perf_counter()
-        model = _Recording(category_rows=rows)
-        # what fit() sets before tuning: the (unfitted) feature union the folds clone
-        model.features_ = model._make_features(Segmenter(hmm=model.hmm, engine=model.engine))
-        model.category_rows_ = model.category_rows
-        model.categories_, model.urgencies_ = sorted(set(cats)), sorted(set(urgs))
+        model = ready_for_tuning(_Recording(category_rows=rows), cats, urgs)
         model._tune_critical(texts, cats, urgs)
         labels = np.asarray(sorted(set(cats)), dtype=object)
         f1 = f1_score(cats, labels[model.oof_category_proba_.argmax(axis=1)], average="macro")

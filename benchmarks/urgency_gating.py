@@ -41,6 +41,17 @@ def precision_at_recall(truth: np.ndarray, score: np.ndarray, recall: float) -> 
     return float(hits[k - 1] / k)
 
 
+def ready_for_tuning(model: TriageClassifier, y_cat: np.ndarray, y_urg: np.ndarray) -> TriageClassifier:
+    """Set what ``fit`` sets before tuning the thresholds (the unfitted feature union the
+    folds clone, the fitted choices, the label lists), so the out-of-fold scoring can run
+    without a full fit."""
+    model.features_ = model._make_features(Segmenter(hmm=model.hmm, engine=model.engine))
+    model.category_rows_ = model.category_rows
+    model.categories_ = sorted(set(y_cat))
+    model.urgencies_ = sorted(set(y_urg))
+    return model
+
+
 def main() -> None:
     records = load_corpus("train")
     norm = [normalize(r["text"]) for r in records]
@@ -55,12 +66,7 @@ def main() -> None:
         if only and not any(o in name for o in only):
             continue
         start = time.perf_counter()
-        model = TriageClassifier(**params)
-        # what fit() sets before tuning: the (unfitted) feature union the folds clone
-        model.features_ = model._make_features(Segmenter(hmm=model.hmm, engine=model.engine))
-        model.category_rows_ = model.category_rows
-        model.categories_ = sorted(set(y_cat))
-        model.urgencies_ = sorted(set(y_urg))
+        model = ready_for_tuning(TriageClassifier(**params), y_cat, y_urg)
         score = model._oof_critical_scores(norm, y_cat, y_urg)
         cells = [average_precision_score(truth, score)] + [precision_at_recall(truth, score, r) for r in (0.98, 0.97, 0.95)]
         print(f"| {name} | " + " | ".join(f"{c:.4f}" for c in cells) + f" | {time.perf_counter() - start:.0f} |", flush=True)

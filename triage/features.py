@@ -151,16 +151,9 @@ def blockwise_l2(M, bounds: np.ndarray) -> sp.csr_matrix:
     per block, so this gives the rows of ``norm_floor_quantile=0`` from the floored matrix
     (parts that are all zero stay zero). ``bounds`` comes from :func:`block_bounds`.
     """
-    M = sp.csr_matrix(M, copy=True)
-    M.eliminate_zeros()  # a block of stored zeros has norm 0: it stays zero, not 0/0
-    if not M.nnz:
-        return M
-    nb = len(bounds) - 1
-    row = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(M.indptr))
-    cell = row * nb + (np.searchsorted(bounds, M.indices, side="right") - 1)
-    norms = np.sqrt(np.bincount(cell, weights=M.data * M.data, minlength=M.shape[0] * nb))
-    M.data = (M.data / norms[cell]).astype(M.dtype, copy=False)
-    return M
+    M = sp.csr_matrix(M)
+    parts = [soft_l2_normalize(M[:, lo:hi], 0.0) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return sp.hstack(parts, format="csr", dtype=M.dtype)
 
 
 def most_frequent_columns(M, n: int) -> np.ndarray:

@@ -310,9 +310,10 @@ class TriageClassifier(BaseEstimator):
         """Out-of-fold critical scores, the whole fit (features, heads, gates) redone per fold."""
         gating = self._gating(y_cat)
         with_category = y_cat is not None and (gating or self.couple_heads)
-        n_urg = len(set(y_urg))
-        u_proba = np.zeros((len(norm), n_urg))
-        c_proba = np.zeros((len(norm), len(set(y_cat)))) if with_category else None
+        urgencies = sorted(set(y_urg))
+        categories = sorted(set(y_cat)) if with_category else []
+        u_proba = np.zeros((len(norm), len(urgencies)))
+        c_proba = np.zeros((len(norm), len(categories))) if with_category else None
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
         for train, test in folds.split(norm, y_urg):
             feats = clone(self.features_)
@@ -322,19 +323,19 @@ class TriageClassifier(BaseEstimator):
                 Mct = self._category_rows(Mt, feats)
                 category_head = self._fit_head(Mct, y_cat[train])
                 c_proba[test] = _expand_columns(
-                    category_head.predict_proba(self._category_rows(Ms, feats)), list(category_head.classes_), sorted(set(y_cat))
+                    category_head.predict_proba(self._category_rows(Ms, feats)), list(category_head.classes_), categories
                 )
             if gating:
                 columns = most_frequent_columns(Mt, self.gated_features)
                 gates = self._oof_head_proba(Mct, y_cat[train])
                 # a category absent from this fold's training part still gets its (empty) column
-                gates = _expand_columns(gates, sorted(set(y_cat[train])), sorted(set(y_cat)))
+                gates = _expand_columns(gates, sorted(set(y_cat[train])), categories)
                 head = self._fit_head(category_gated(Mt, gates, columns), y_urg[train])
                 proba = head.predict_proba(category_gated(Ms, c_proba[test], columns))
             else:
                 head = self._fit_head(Mt, y_urg[train])
                 proba = head.predict_proba(Ms)
-            cols = [sorted(set(y_urg)).index(c) for c in head.classes_]
+            cols = [urgencies.index(c) for c in head.classes_]
             u_proba[np.ix_(test, cols)] = proba
         return self._critical_scores(u_proba, c_proba)
 
